@@ -1,0 +1,16 @@
+"""flymodel: the fruit-fly olfactory circuit as a similarity-search engine (FlyHash, BioHash, spiking PN→KC→APL)."""
+
+from importlib import metadata
+
+from flymodel.hashing import LSH, FlyHash, Hasher, load_hasher, make_hasher
+from flymodel.index import hamming_distances, search
+from flymodel.kwta import kwta
+from flymodel.metrics import mean_average_precision, retrieval_scores
+
+try:
+    __version__ = metadata.version("flymodel")
+except metadata.PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["FlyHash", "LSH", "Hasher", "load_hasher", "make_hasher", "hamming_distances", "search", "kwta",
+           "mean_average_precision", "retrieval_scores", "__version__"]

@@ -1,0 +1,125 @@
+"""The `flymodel` command line: compare hashers on a dataset protocol; inspect the data files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from flymodel.compare import EVALUATIONS, CompareConfig, format_table, run_compare, save_results
+from flymodel.hashing import METHODS
+from flymodel.metrics import TIE_POLICIES
+
+EPILOG = """examples:
+  flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2
+  flymodel compare --dataset mnist --methods flyhash --k 2 4 --set flyhash.centering=mean --evaluation validation
+  flymodel data
+"""
+
+
+def _parse_value(text: str) -> Any:
+    """Read a --set value: JSON when it parses (numbers, true/false, null), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
+    """Turn ['flyhash.m=2000', ...] into {'flyhash': {'m': 2000}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        method, dot, param = key.partition(".")
+        if not sep or not dot or not param:
+            raise ValueError(f"--set {item!r} is not of the form METHOD.PARAM=VALUE (e.g. flyhash.centering=mean)")
+        out.setdefault(method, {})[param] = _parse_value(value)
+    return out
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    config = CompareConfig(
+        dataset=args.dataset, methods=tuple(args.methods), ks=tuple(args.k), seeds=tuple(args.seeds),
+        ties=args.ties, evaluation=args.evaluation, device=args.device, method_params=_parse_sets(args.set),
+    ).validate()
+    output = Path(args.output or f"results/compare-{config.dataset}")
+    results = run_compare(config, progress=not args.quiet)
+    paths = save_results(results, output)
+    print(format_table(results))
+    print(f"\n{len(results['records'])} runs in {results['total_seconds']:.1f} s")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from flymodel.data.files import DATA_ENV_VAR, EXPECTED_SHA256, data_dirs, data_path
+
+    print(f"data directories searched ({DATA_ENV_VAR} overrides): " + ", ".join(str(d) for d in data_dirs()))
+    failures = 0
+    for name in EXPECTED_SHA256:
+        try:
+            print(f"  ok       {data_path(name)}")
+        except (FileNotFoundError, ValueError) as exc:
+            failures += 1
+            print(f"  PROBLEM  {exc}")
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `flymodel` command."""
+    parser = argparse.ArgumentParser(
+        prog="flymodel",
+        description="flymodel: the fruit-fly olfactory circuit as similarity search. "
+        "Hash datasets with FlyHash and classical baselines and score retrieval as in Ryali et al. 2020.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    compare = sub.add_parser(
+        "compare", help="fit hashers, hash a dataset's queries and database, and score mAP",
+        description="Fit each method for each hash length k and seed on the protocol's training set, hash the "
+        "queries and the database, and score Hamming ranking by mAP (MNIST and Fashion-MNIST: mAP@All; "
+        "CIFAR-10: mAP@1000). Writes results.json and map_vs_k.png/.pdf to the output directory.",
+    )
+    compare.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist or cifar10 (default: mnist)")
+    compare.add_argument("--methods", nargs="+", default=["flyhash", "lsh"], metavar="METHOD",
+                         help=f"hashers to compare, among: {', '.join(sorted(METHODS))} (default: flyhash lsh)")
+    compare.add_argument("--k", nargs="+", type=int, default=[2, 4, 8, 16, 32], metavar="K",
+                         help="hash lengths: active units (sparse) or bits (dense) (default: 2 4 8 16 32)")
+    compare.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="SEED",
+                         help="seeds; each draws a query split and the hashers' randomness (default: 0 1 2)")
+    compare.add_argument("--ties", choices=TIE_POLICIES, default="expected",
+                         help="'expected': average over random orders of tied items (default); 'random': one seeded order")
+    compare.add_argument("--evaluation", choices=EVALUATIONS, default="query",
+                         help="'query': the protocol's query set; 'validation': queries carved from the training set, "
+                         "for choosing parameters (default: query)")
+    compare.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto (default: cpu)")
+    compare.add_argument("--set", action="append", default=[], metavar="METHOD.PARAM=VALUE",
+                         help="a hasher parameter, e.g. flyhash.centering=mean or flyhash.m=2000 (repeatable)")
+    compare.add_argument("--output", metavar="DIR", help="output directory (default: results/compare-DATASET)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.set_defaults(func=_cmd_compare)
+
+    data = sub.add_parser("data", help="show where the data files are and verify their checksums",
+                          description="List the data directories searched and verify every data file's sha256.")
+    data.set_defaults(func=_cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `flymodel` console command; bad input ends with a one-line error and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        parser.exit(2, f"flymodel: error: {exc}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "flymodel: interrupted\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The `compare` experiment: fit each hasher on a protocol's training set, hash queries and database, score mAP.
+
+One record per (seed, method, k) with its mAP, precision and timings; a summary over seeds; the paper's
+numbers beside ours. The seed draws the query split and the hasher's randomness alike.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from flymodel.data.protocols import Protocol, Split, get_protocol
+from flymodel.hashing import METHODS, make_hasher
+from flymodel.io import environment_info, write_json
+from flymodel.metrics import TIE_POLICIES, retrieval_scores
+from flymodel.paper import paper_map
+from flymodel.validation import check_choice, check_int
+
+EVALUATIONS = ("query", "validation")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What to compare: dataset (its protocol), methods, hash lengths, seeds, tie policy and where to evaluate.
+
+    evaluation='query' scores the protocol's query set; 'validation' scores validation queries carved out
+    of the training set (Appendix D), the only place where defaults may be chosen.
+    method_params maps a method name to extra constructor parameters (e.g. {"flyhash": {"centering": "mean"}}).
+    """
+
+    dataset: str = "mnist"
+    methods: tuple[str, ...] = ("flyhash", "lsh")
+    ks: tuple[int, ...] = (2, 4, 8, 16, 32)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    ties: str = "expected"
+    evaluation: str = "query"
+    device: str = "cpu"
+    method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> CompareConfig:
+        """Check every field and raise a ValueError naming the first bad one."""
+        get_protocol(self.dataset)
+        if not self.methods:
+            raise ValueError("methods is empty; expected at least one of: " + ", ".join(sorted(METHODS)))
+        for method in self.methods:
+            check_choice(method, "method", tuple(METHODS))
+        for method in self.method_params:
+            check_choice(method, "method_params key", tuple(self.methods))
+        if not self.ks or not self.seeds:
+            raise ValueError(f"ks={list(self.ks)} and seeds={list(self.seeds)} must each hold at least one value")
+        for k in self.ks:
+            check_int(k, "k", minimum=1)
+        for seed in self.seeds:
+            check_int(seed, "seed", minimum=0)
+        check_choice(self.ties, "ties", TIE_POLICIES)
+        check_choice(self.evaluation, "evaluation", EVALUATIONS)
+        return self
+
+
+def _evaluation_split(protocol: Protocol, labels: np.ndarray, seed: int, evaluation: str) -> Split:
+    split = protocol.split(labels, seed)
+    return protocol.validation_split(labels, split) if evaluation == "validation" else split
+
+
+def run_compare(config: CompareConfig, progress: bool = True) -> dict[str, Any]:
+    """Run every (seed, method, k) of the config and return the results record (see module docstring)."""
+    config.validate()
+    protocol = get_protocol(config.dataset)
+    dataset = protocol.load()
+    records: list[dict[str, Any]] = []
+    runs = [(seed, method, k) for seed in config.seeds for method in config.methods for k in config.ks]
+    started = time.perf_counter()
+    with tqdm(total=len(runs), desc=f"compare {config.dataset}", unit="run", disable=not progress) as bar:
+        for seed in config.seeds:
+            split = _evaluation_split(protocol, dataset.labels, seed, config.evaluation)
+            X_db, X_q = dataset.features(split.database), dataset.features(split.queries)
+            y_db, y_q = dataset.labels[split.database], dataset.labels[split.queries]
+            for method in config.methods:
+                for k in config.ks:
+                    bar.set_postfix_str(f"seed={seed} {method} k={k}")
+                    params = {**config.method_params.get(method, {}), "k": k, "seed": seed, "device": config.device}
+                    hasher = make_hasher(method, **params)
+                    t0 = time.perf_counter()
+                    hasher.fit(X_db)
+                    t1 = time.perf_counter()
+                    db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
+                    t2 = time.perf_counter()
+                    scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
+                    t3 = time.perf_counter()
+                    records.append({
+                        "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
+                        "map": float(scores["average_precision"].mean()),
+                        "precision": float(scores["precision"].mean()),
+                        "code_bits": int(db_codes.shape[1]),
+                        "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
+                        "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
+                        "params": hasher.get_params(),
+                    })
+                    bar.update()
+    return {
+        "experiment": "compare",
+        "config": asdict(config),
+        "protocol": protocol.to_dict(),
+        "tie_policy": config.ties,
+        "evaluation": config.evaluation,
+        "split_sizes": {"queries": int(len(split.queries)), "database": int(len(split.database))},
+        "environment": environment_info(),
+        "total_seconds": time.perf_counter() - started,
+        "records": records,
+        "summary": summarize(records, config.dataset),
+    }
+
+
+def storage_bits(sparse: bool, k: int, code_size: int) -> float:
+    """Bits to store one code: k·log2(m) for k-sparse codes (indices of the active units), k for dense codes."""
+    return float(k * np.log2(code_size)) if sparse else float(k)
+
+
+def summarize(records: list[dict[str, Any]], dataset: str) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """mAP (%) mean, standard deviation and count over seeds per method and k, with the paper's value beside it."""
+    out: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for method in dict.fromkeys(r["method"] for r in records):
+        rows = [r for r in records if r["method"] == method]
+        out[method] = {}
+        for k in sorted({r["k"] for r in rows}):
+            values = np.array([100 * r["map"] for r in rows if r["k"] == k])
+            out[method][str(k)] = {
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                "n": int(len(values)),
+                "paper": paper_map(dataset, rows[0]["class"], k),
+            }
+    return out
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A plain-text table: one row per method, one column per k, 'mean ± std (paper)' in % mAP."""
+    summary = results["summary"]
+    ks = sorted({int(k) for per_k in summary.values() for k in per_k})
+    metric = results["protocol"]["metric"]
+    header = f"{metric} (%), {results['evaluation']} set, ties={results['tie_policy']}, mean ± std over seeds (paper)"
+    lines = [header, "method".ljust(12) + "".join(f"k={k}".rjust(22) for k in ks)]
+    for method, per_k in summary.items():
+        cells = []
+        for k in ks:
+            s = per_k.get(str(k))
+            if s is None:
+                cells.append("—".rjust(22))
+                continue
+            paper = f" ({s['paper']:.2f})" if s["paper"] is not None else ""
+            cells.append(f"{s['mean']:.2f}±{s['std']:.2f}{paper}".rjust(22))
+        lines.append(method.ljust(12) + "".join(cells))
+    return "\n".join(lines)
+
+
+def save_results(results: dict[str, Any], output_dir: str | Path) -> dict[str, Path]:
+    """Write results.json and the mAP-vs-k figure (PNG and PDF) into output_dir; return their paths."""
+    from flymodel.plots import plot_map_vs_k
+
+    output_dir = Path(output_dir)
+    paths = {"json": write_json(output_dir / "results.json", results)}
+    paths.update(plot_map_vs_k(results, output_dir / "map_vs_k"))
+    return paths

@@ -1,0 +1,28 @@
+"""k-winner-take-all: the exact top-k that APL feedback inhibition implements in its high-gain limit."""
+
+from __future__ import annotations
+
+import torch
+
+
+def kwta(activations: torch.Tensor, k: int) -> torch.Tensor:
+    """Boolean mask of the k largest activations per row (eq. 6 of Ryali et al. 2020); ties go to the lower index.
+
+    torch.topk leaves the order of equal values unspecified. Rows whose k-th and (k+1)-th largest values
+    differ have one answer, taken from topk; in the other rows every unit above the k-th value wins and
+    units equal to it win in index order until k have won. Exact, deterministic, the same on every device.
+    """
+    n_units = activations.shape[1]
+    if k >= n_units:
+        return torch.ones_like(activations, dtype=torch.bool)
+    values, indices = torch.topk(activations, k + 1, dim=1)
+    mask = torch.zeros_like(activations, dtype=torch.bool).scatter_(1, indices[:, :k], True)
+    tied = torch.nonzero(values[:, k - 1] == values[:, k]).squeeze(1)
+    if tied.numel():
+        rows = activations[tied]
+        threshold = values[tied, k - 1 : k]
+        above = rows > threshold
+        at = rows == threshold
+        room = k - above.sum(dim=1, keepdim=True)
+        mask[tied] = above | (at & (torch.cumsum(at, dim=1) <= room))
+    return mask

@@ -1,0 +1,38 @@
+"""Published numbers to compare against: Ryali et al. 2020 (ICLR submission), Tables 1 and 2."""
+
+from __future__ import annotations
+
+#: Hash lengths of the paper's tables.
+PAPER_KS: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
+
+#: mAP (%) by dataset, then method name (as flymodel names the class), one value per k in PAPER_KS (None: not reported).
+PAPER_MAP: dict[str, dict[str, tuple[float | None, ...]]] = {
+    "mnist": {  # Table 1, mAP@All
+        "LSH": (12.45, 13.77, 18.07, 20.30, 26.20, 32.30),
+        "PCAHash": (19.59, 23.02, 29.62, 26.88, 24.35, 21.04),
+        "FlyHash": (18.94, 20.02, 24.24, 26.29, 32.30, 38.41),
+        "SpectralHash": (20.17, 23.40, 29.76, 28.98, 27.37, 24.06),
+        "ITQ": (21.94, 28.45, 38.44, 41.23, 43.55, 44.92),
+        "NaiveBioHash": (25.85, 29.83, 28.18, 31.69, 36.48, 38.50),
+        "BioHash": (44.38, 49.32, 53.42, 54.92, 55.48, None),
+        "BioConvHash": (64.49, 70.54, 77.25, 80.34, 81.23, None),
+    },
+    "cifar10": {  # Table 2, mAP@1000, pixels
+        "LSH": (11.73, 12.49, 13.44, 16.12, 18.07, 19.41),
+        "PCAHash": (12.73, 14.31, 16.20, 16.81, 17.19, 16.67),
+        "FlyHash": (14.62, 16.48, 18.01, 19.32, 21.40, 23.35),
+        "SpectralHash": (12.77, 14.29, 16.12, 16.79, 16.88, 16.44),
+        "ITQ": (12.64, 14.51, 17.05, 18.67, 20.55, 21.60),
+        "NaiveBioHash": (11.79, 12.43, 14.54, 16.62, 17.75, 18.65),
+        "BioHash": (20.47, 21.61, 22.61, 23.35, 24.02, None),
+        "BioConvHash": (26.94, 27.82, 29.34, 29.74, 30.10, None),
+    },
+}
+
+
+def paper_map(dataset: str, method: str, k: int) -> float | None:
+    """The paper's mAP (%) for a dataset, method class name and k, or None where it reports none."""
+    values = PAPER_MAP.get(dataset, {}).get(method)
+    if values is None or k not in PAPER_KS:
+        return None
+    return values[PAPER_KS.index(k)]

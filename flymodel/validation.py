@@ -1,0 +1,103 @@
+"""Input checks shared by every public entry point: each error names the parameter, the value and what was expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def check_features(X: Any, name: str = "X", n_features: int | None = None) -> np.ndarray:
+    """Return X as a finite float32 matrix (n_samples, n_features) or raise a ValueError/TypeError saying why not."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and other non-array input
+        raise TypeError(f"{name} must be a 2-D numeric array; could not convert {type(X).__name__}: {exc}") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}; expected at least one sample and one feature")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features; the model was fitted with {n_features}")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite values; expected finite numbers only")
+    return arr
+
+
+def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
+    """Return codes as a boolean matrix (n_items, n_bits) or raise saying why not."""
+    if isinstance(codes, torch.Tensor):
+        codes = codes.detach().cpu().numpy()
+    arr = np.asarray(codes)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"{name} must be a boolean matrix (as returned by a hasher's transform); got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_items, n_bits); got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}")
+    return arr
+
+
+def check_labels(labels: Any, n: int, name: str = "labels", against: str = "codes") -> np.ndarray:
+    """Return labels as an int64 vector of length n or raise saying why not."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels; got dtype {arr.dtype}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but {against} has {n} rows; they must match")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return value as an int within [minimum, maximum] or raise naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}={value} is too small; expected {name} >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}={value} is too large; expected {name} <= {maximum}")
+    return int(value)
+
+
+def check_fraction(value: Any, name: str, low_open: bool = True, high_closed: bool = True) -> float:
+    """Return value as a float in (0, 1] (by default) or raise naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    v = float(value)
+    low_ok = v > 0 if low_open else v >= 0
+    high_ok = v <= 1 if high_closed else v < 1
+    if not (np.isfinite(v) and low_ok and high_ok):
+        interval = ("(" if low_open else "[") + "0, 1" + ("]" if high_closed else ")")
+        raise ValueError(f"{name}={value} is outside {interval}")
+    return v
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
+    """Return value if it is one of choices, else raise a ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; expected one of: {', '.join(sorted(choices))}")
+    return value
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Map 'auto' to CUDA when available (else CPU); validate any other device string."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device; expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available here; use device='cpu' or 'auto'")
+    return dev
