@@ -22,6 +22,8 @@ from flymodel.paper import paper_map
 from flymodel.validation import check_choice, check_int
 
 EVALUATIONS = ("query", "validation")
+#: Hasher parameters the experiment sets for each run itself.
+RUN_PARAMS = ("k", "seed", "device")
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,13 @@ class CompareConfig:
             raise ValueError("methods is empty; expected at least one of: " + ", ".join(sorted(METHODS)))
         for method in self.methods:
             check_choice(method, "method", tuple(METHODS))
-        for method in self.method_params:
+        for method, params in self.method_params.items():
             check_choice(method, "method_params key", tuple(self.methods))
+            allowed = [p for p in METHODS[method]._param_names() if p not in RUN_PARAMS]
+            for name in params:
+                if name in RUN_PARAMS:
+                    raise ValueError(f"{method}.{name} is set per run by the {name} option (ks, seeds, device), not as a method parameter")
+                check_choice(name, f"{method} parameter", allowed)
         if not self.ks or not self.seeds:
             raise ValueError(f"ks={list(self.ks)} and seeds={list(self.seeds)} must each hold at least one value")
         for k in self.ks:

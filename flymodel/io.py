@@ -23,12 +23,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the mode open() would
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON text; numpy scalars and arrays and paths are converted."""
+    return json.dumps(data, indent=2, default=_jsonable)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -45,7 +58,7 @@ def _jsonable(obj: Any) -> Any:
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write data as indented JSON, atomically (a reader never sees a half-written file)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
+        tmp.write_text(to_json(data) + "\n")
     return Path(path)
 
 

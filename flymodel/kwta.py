@@ -13,6 +13,8 @@ def kwta(activations: torch.Tensor, k: int) -> torch.Tensor:
     units equal to it win in index order until k have won. Exact, deterministic, the same on every device.
     """
     n_units = activations.shape[1]
+    if k < 1:
+        raise ValueError(f"k={k} is too small; expected k >= 1 winners per row")
     if k >= n_units:
         return torch.ones_like(activations, dtype=torch.bool)
     values, indices = torch.topk(activations, k + 1, dim=1)

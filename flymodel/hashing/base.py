@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from flymodel.io import atomic_path, package_versions
+from flymodel.io import atomic_path, package_versions, to_json
 from flymodel.validation import check_features, resolve_device
 
 #: Version of the on-disk format written by Hasher.save; load refuses other versions.
@@ -145,7 +145,7 @@ class Hasher:
         }
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
+                np.savez(fh, __meta__=np.array(to_json(meta)), **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str | None = None) -> Hasher:

@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` (the main job) and `make test` (the test suite).
+# Each creates the virtual environment .venv when it is missing and installs flymodel into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+RESULTS ?= results
+
+.PHONY: run test test-slow benchmarks clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2 --output $(RESULTS)/mnist
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/map_speed.py
+	$(BIN)/python benchmarks/flyhash_choices.py
+
+clean:
+	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis

@@ -1,0 +1,180 @@
+"""mAP@R and precision@R against brute-force references: explicit enumeration of every order of tied items."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flymodel.index import hamming_distances
+from flymodel.metrics import average_precision, mean_average_precision, retrieval_scores
+
+
+def ap_of_ranking(relevant_in_order: np.ndarray, R: int) -> float:
+    """Eq. 12 for one query, written as the definition: mean of Precision(l) over relevant l <= R."""
+    hits, total = 0, 0.0
+    for position, rel in enumerate(relevant_in_order[:R], start=1):
+        if rel:
+            hits += 1
+            total += hits / position
+    return total / hits if hits else 0.0
+
+
+def tie_orders(distances: np.ndarray):
+    """Every ranking consistent with the distances: all permutations within each tie group."""
+    groups = [np.flatnonzero(distances == d) for d in np.unique(distances)]
+    for perms in itertools.product(*(itertools.permutations(g) for g in groups)):
+        yield np.concatenate(perms)
+
+
+def enumerate_expected(distances: np.ndarray, relevant: np.ndarray, R: int) -> tuple[float, float]:
+    """Exact expected AP@R and precision@R over all tie orders, by enumeration."""
+    aps, precs = [], []
+    for order in tie_orders(distances):
+        aps.append(ap_of_ranking(relevant[order], R))
+        precs.append(relevant[order][:R].sum() / R)
+    return float(np.mean(aps)), float(np.mean(precs))
+
+
+# Small cases with heavy ties: up to 7 items on at most 3 distinct distances (at most 5040 orders).
+case = st.integers(min_value=1, max_value=7).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 2), min_size=n, max_size=n),
+        st.lists(st.booleans(), min_size=n, max_size=n),
+        st.integers(1, n),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case)
+def test_expected_ap_equals_enumeration_of_tie_orders(c):
+    dist, rel, R = np.array(c[0]), np.array(c[1]), c[2]
+    expected_ap, expected_prec = enumerate_expected(dist, rel, R)
+    assert average_precision(dist[None], rel[None], R=R)[0] == pytest.approx(expected_ap, abs=1e-12)
+    full_ap, _ = enumerate_expected(dist, rel, len(dist))
+    assert average_precision(dist[None], rel[None])[0] == pytest.approx(full_ap, abs=1e-12)
+
+
+@settings(max_examples=250, deadline=None)
+@given(case, st.integers(0, 2**31 - 1))
+def test_random_tiebreak_is_one_tie_order_scored_exactly(c, seed):
+    """The seeded random policy scores one valid tie order, exactly as eq. 12 defines it."""
+    dist, rel, R = np.array(c[0]), np.array(c[1]), c[2]
+    got = average_precision(dist[None], rel[None], R=R, ties="random", seed=seed)[0]
+    candidates = {round(ap_of_ranking(rel[o], R), 12) for o in tie_orders(dist)}
+    assert round(got, 12) in candidates
+
+
+@settings(max_examples=200, deadline=None)
+@given(case)
+def test_expected_precision_equals_enumeration(c):
+    dist, rel, R = np.array(c[0]), np.array(c[1]), c[2]
+    _, expected_prec = enumerate_expected(dist, rel, R)
+    codes_q, codes_db, yq, ydb = _codes_for(dist, rel)
+    got = retrieval_scores(codes_q, codes_db, yq, ydb, R=R)["precision"][0]
+    assert got == pytest.approx(expected_prec, abs=1e-12)
+
+
+def _codes_for(dist: np.ndarray, rel: np.ndarray):
+    """Dense codes realising given Hamming distances to an all-zero query, with labels realising relevance."""
+    width = int(dist.max()) + 1
+    codes_db = np.arange(width)[None, :] < dist[:, None]  # row i has dist[i] ones
+    codes_q = np.zeros((1, width), dtype=bool)
+    return codes_q, codes_db, np.array([1]), np.where(rel, 1, 0)
+
+
+def test_random_tiebreak_averages_to_the_expected_value():
+    rng = np.random.default_rng(0)
+    dist = rng.integers(0, 3, size=(1, 40))
+    rel = rng.random((1, 40)) < 0.3
+    expected = average_precision(dist, rel, R=15)[0]
+    draws = [average_precision(dist, rel, R=15, ties="random", seed=s)[0] for s in range(3000)]
+    assert np.mean(draws) == pytest.approx(expected, abs=4 * np.std(draws) / math.sqrt(len(draws)))
+
+
+def test_large_groups_closed_form_against_monte_carlo():
+    """Ties far larger than enumeration allows: the closed form matches many random tie orders."""
+    rng = np.random.default_rng(1)
+    dist = rng.integers(0, 4, size=(1, 3000))
+    rel = rng.random((1, 3000)) < 0.1
+    for R in (None, 1000, 1234):
+        expected = average_precision(dist, rel, R=R)[0]
+        draws = np.array([average_precision(dist, rel, R=R, ties="random", seed=s)[0] for s in range(400)])
+        assert abs(draws.mean() - expected) < 5 * draws.std() / math.sqrt(len(draws)) + 1e-12
+
+
+@pytest.mark.parametrize("ties", ["expected", "random"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_label_fast_path_equals_general_path(ties, sparse):
+    """retrieval_scores (counting pass over labels, chunked) equals average_precision on explicit distances."""
+    rng = np.random.default_rng(2)
+    if sparse:
+        n_units, k = 400, 3
+        def codes(n):
+            out = np.zeros((n, n_units), dtype=bool)
+            out[np.arange(n)[:, None], np.argsort(rng.random((n, n_units)), axis=1)[:, :k]] = True
+            return out
+    else:
+        def codes(n):
+            return rng.random((n, 6)) < 0.5
+    q, db = codes(37), codes(500)
+    yq, ydb = rng.integers(0, 4, 37), rng.integers(0, 4, 500)
+    relevant = yq[:, None] == ydb[None, :]
+    dist = hamming_distances(q, db)
+    for R in (None, 50):
+        fast = retrieval_scores(q, db, yq, ydb, R=R, ties=ties, seed=5, chunk_size=8)["average_precision"]
+        general = average_precision(dist, relevant, R=R, ties=ties, seed=5)
+        np.testing.assert_allclose(fast, general, atol=1e-12)
+        assert mean_average_precision(q, db, yq, ydb, R=R, ties=ties, seed=5) == pytest.approx(fast.mean(), abs=1e-12)
+
+
+def test_chunking_does_not_change_results():
+    rng = np.random.default_rng(3)
+    q, db = rng.random((50, 8)) < 0.5, rng.random((300, 8)) < 0.5
+    yq, ydb = rng.integers(0, 3, 50), rng.integers(0, 3, 300)
+    for ties in ("expected", "random"):
+        a = retrieval_scores(q, db, yq, ydb, ties=ties, chunk_size=7)["average_precision"]
+        b = retrieval_scores(q, db, yq, ydb, ties=ties, chunk_size=1000)["average_precision"]
+        np.testing.assert_array_equal(a, b)
+
+
+def test_perfect_and_worst_rankings():
+    rel = np.array([[True, True, False, False]])
+    assert average_precision(np.array([[0, 0, 1, 1]]), rel)[0] == pytest.approx(1.0)
+    assert average_precision(np.array([[1, 1, 0, 0]]), rel)[0] == pytest.approx((1 / 3 + 2 / 4) / 2)
+    assert average_precision(np.array([[0, 1, 2, 3]]), np.zeros((1, 4), bool))[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda q, db, yq, ydb: mean_average_precision(q.astype(int), db, yq, ydb), TypeError, "query_codes must be a boolean"),
+        (lambda q, db, yq, ydb: mean_average_precision(q[:, :3], db, yq, ydb), ValueError, "bits"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq[:-1], ydb), ValueError, "query_labels has 4 entries"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq, ydb[:-1]), ValueError, "database_labels has 9 entries"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq, ydb, R=0), ValueError, "R=0"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq, ydb, R=11), ValueError, "R=11"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq, ydb, ties="first"), ValueError, "ties='first'"),
+        (lambda q, db, yq, ydb: mean_average_precision(q[:0], db, yq[:0], ydb), ValueError, "empty"),
+        (lambda q, db, yq, ydb: mean_average_precision(q, db, yq.astype(float), ydb), TypeError, "integer class labels"),
+    ],
+)
+def test_bad_input_errors(call, error, match):
+    rng = np.random.default_rng(4)
+    q, db = rng.random((5, 6)) < 0.5, rng.random((10, 6)) < 0.5
+    with pytest.raises(error, match=match):
+        call(q, db, rng.integers(0, 2, 5), rng.integers(0, 2, 10))
+
+
+def test_average_precision_rejects_bad_distances():
+    with pytest.raises(TypeError, match="integers"):
+        average_precision(np.array([[0.5, 1.0]]), np.array([[True, False]]))
+    with pytest.raises(ValueError, match="non-negative"):
+        average_precision(np.array([[-1, 1]]), np.array([[True, False]]))
+    with pytest.raises(ValueError, match="relevant has shape"):
+        average_precision(np.array([[0, 1]]), np.array([[True]]))
