@@ -2,7 +2,7 @@
 
 Every variant is scored on validation queries carved out of the MNIST training set (100 per class,
 Appendix D), never on the protocol's query set. Writes JSON (with machine, versions, seeds, date) and a
-markdown table beside it. Run: python benchmarks/flyhash_choices.py [--seeds 0 1 2] [--quick]
+markdown table beside it. Run: python benchmarks/flyhash_choices.py [--seeds 0 1 2] [--only TEXT ...] [--output STEM]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ VARIANTS: dict[str, tuple[str, dict, str]] = {
     "flyhash bernoulli, per-sample centred (FlyLSH code)": ("flyhash", {"sampling": "bernoulli", "centering": "sample"}, "expected"),
     "flyhash bernoulli, per-sample centred, random tie-break": ("flyhash", {"sampling": "bernoulli", "centering": "sample"}, "random"),
     "flyhash bernoulli, mean-centred": ("flyhash", {"sampling": "bernoulli", "centering": "mean"}, "expected"),
+    "flyhash m = d = 784 (not 10·d), fixed fan-in, raw": ("flyhash", {"m": 784}, "expected"),
     "lsh raw": ("lsh", {"centering": "none"}, "expected"),
     "lsh mean-centred": ("lsh", {"centering": "mean"}, "expected"),
 }
@@ -32,10 +33,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--k", nargs="+", type=int, default=[2, 4, 8, 16, 32])
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="run only the variants whose name contains one of these texts")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "flyhash_choices"))
     args = parser.parse_args()
     rows = {}
-    for name, (method, params, ties) in VARIANTS.items():
+    selected = {n: v for n, v in VARIANTS.items() if args.only is None or any(t in n for t in args.only)}
+    for name, (method, params, ties) in selected.items():
         config = CompareConfig(dataset="mnist", methods=(method,), ks=tuple(args.k), seeds=tuple(args.seeds),
                                ties=ties, evaluation="validation", method_params={method: params})
         res = run_compare(config, progress=True)
@@ -49,7 +53,7 @@ def main() -> None:
     for name, row in rows.items():
         cells = [f"{row['summary'][str(k)]['mean']:.2f} ± {row['summary'][str(k)]['std']:.2f}" for k in args.k]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for method in ("flyhash", "lsh"):
+    for method in dict.fromkeys(row["method"] for row in rows.values()):
         lines.append(f"| paper {CLASS[method]} (query set) | " + " | ".join(f"{paper_map('mnist', CLASS[method], k)}" for k in args.k) + " |")
     Path(f"{args.output}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1,0 +1,75 @@
+"""The Krotov–Hopfield rule (eq. 1–3): batched update against a per-sample implementation, energy, norms."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flymodel.learning import PlasticityRule, energy, step, synapse_norms, weight_update
+
+
+def per_sample_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> torch.Tensor:
+    """Eq. 1 written sample by sample: g[Rank(⟨W_μ,x⟩_μ)] (x_i − ⟨W_μ,x⟩_μ W_μi), summed over the batch."""
+    total = torch.zeros_like(W)
+    for x in X:
+        I = torch.stack([(W[mu].abs() ** (rule.p - 2) * W[mu] * x).sum() for mu in range(W.shape[0])])
+        order = torch.argsort(I, descending=True)
+        g = torch.zeros(W.shape[0], dtype=W.dtype)
+        g[order[0]] = 1.0
+        g[order[rule.rank - 1]] -= rule.delta
+        total += g[:, None] * (x[None, :] - I[:, None] * W)
+    return total
+
+
+@pytest.mark.parametrize("rule", [PlasticityRule(), PlasticityRule(delta=0.4, rank=2), PlasticityRule(p=3.0),
+                                  PlasticityRule(p=1.5, delta=0.2, rank=4)])
+def test_batched_update_equals_per_sample_eq1(rule):
+    gen = torch.Generator().manual_seed(0)
+    W = torch.randn(12, 7, generator=gen, dtype=torch.float64)
+    X = torch.randn(25, 7, generator=gen, dtype=torch.float64)
+    dW, _, _ = weight_update(W, X, rule)
+    torch.testing.assert_close(dW, per_sample_update(W, X, rule), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0])
+def test_energy_does_not_increase_without_anti_hebbian_term(p):
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(200, 10, generator=gen, dtype=torch.float64)
+    W = torch.randn(6, 10, generator=gen, dtype=torch.float64)
+    rule = PlasticityRule(p=p, delta=0.0)
+    energies = [energy(W, X, rule)]
+    for _ in range(300):
+        W, _ = step(W, X, rule, lr=1e-3)
+        energies.append(energy(W, X, rule))
+    diffs = torch.tensor(energies).diff()
+    assert (diffs <= 1e-9 * abs(energies[0])).all(), f"energy rose by up to {diffs.max():.3g}"
+    assert energies[-1] < energies[0]
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0])
+def test_synapse_norms_converge_towards_one(p):
+    gen = torch.Generator().manual_seed(2)
+    X = torch.randn(500, 8, generator=gen, dtype=torch.float64)
+    W = torch.randn(5, 8, generator=gen, dtype=torch.float64)
+    rule = PlasticityRule(p=p)
+    start = (synapse_norms(W, p) - 1).abs().mean()
+    for i in range(2000):
+        batch = X[(i * 50) % 500:(i * 50) % 500 + 50]
+        W, _ = step(W, batch, rule, lr=0.02 * (1 - i / 2000))
+    end = (synapse_norms(W, p) - 1).abs().mean()
+    assert end < 0.1 * start and end < 0.1
+
+
+def test_step_reports_the_batch_energy_under_the_old_weights():
+    gen = torch.Generator().manual_seed(3)
+    X, W = torch.randn(30, 5, generator=gen), torch.randn(4, 5, generator=gen)
+    rule = PlasticityRule(delta=0.3)
+    _, batch_energy = step(W, X, rule, lr=0.01)
+    assert batch_energy == pytest.approx(energy(W, X, rule))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"p": 0.5}, "p=0.5"), ({"delta": -0.1}, "delta=-0.1"),
+                                           ({"rank": 1}, "rank=1 is too small"), ({"rank": 11}, "rank=11 is too large")])
+def test_rule_validation_names_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PlasticityRule(**kwargs).validate(n_units=10)
