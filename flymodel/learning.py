@@ -16,10 +16,16 @@ dynamics decrease the energy of eq. 3, E = −Σ_A Σ_μ g[Rank] ⟨W_μ, x_A⟩
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
+from flymodel.io import atomic_path
 from flymodel.validation import check_int
 
 
@@ -95,3 +101,88 @@ def energy(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> float:
     """The energy of eq. 3 over the samples X (non-increasing under the dynamics when Δ = 0)."""
     _, I, G = weight_update(W, X, rule)
     return _energy_terms(W, I, G, rule.p)
+
+
+@dataclass(frozen=True)
+class TrainingSchedule:
+    """Appendix D's schedule: ε_t = ε0 (1 − t/T_max) per epoch t, minibatches of batch_size, stop at mean norm < tol."""
+
+    lr: float = 2e-2
+    max_epochs: int = 100
+    batch_size: int = 100
+    tol: float = 1.06
+
+    def validate(self, n_samples: int) -> TrainingSchedule:
+        """Raise a ValueError naming the first parameter outside its range."""
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr={self.lr} must be > 0 (the initial learning rate ε0)")
+        check_int(self.max_epochs, "max_epochs", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1, maximum=n_samples)
+        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
+            raise ValueError(f"tol={self.tol} must be > 0 (stop when the mean synapse norm falls below it)")
+        return self
+
+
+def train_synapses(
+    X: torch.Tensor,
+    n_units: int,
+    rule: PlasticityRule,
+    schedule: TrainingSchedule,
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> tuple[torch.Tensor, list[dict[str, float]]]:
+    """Learn W (n_units × d) from X by eq. 1 with the schedule; returns W and a per-epoch log.
+
+    Weights start from N(0, 1) (Appendix D), drawn on the CPU from `seed`; each epoch visits the samples in a
+    seeded random order. With `checkpoint`, the state is written (atomically) after every epoch, and a run
+    started with the same arguments resumes from it and ends with the same W as an uninterrupted run.
+    """
+    rule.validate(n_units)
+    schedule.validate(X.shape[0])
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    fingerprint = {"n_units": n_units, "rule": asdict(rule), "schedule": asdict(schedule), "seed": int(seed),
+                   "data": [list(X.shape), float(X.double().sum())]}
+    W = torch.randn(n_units, X.shape[1], generator=gen).to(device=X.device, dtype=X.dtype)
+    log: list[dict[str, float]] = []
+    if checkpoint is not None and Path(checkpoint).exists():
+        W, log = _resume(checkpoint, fingerprint, gen, X)
+    done = bool(log) and log[-1]["mean_norm"] < schedule.tol
+    bar = tqdm(total=schedule.max_epochs, initial=len(log), desc="learning synapses", unit="epoch", disable=not progress)
+    for epoch in range(len(log), 0 if done else schedule.max_epochs):
+        started = time.perf_counter()
+        lr = schedule.lr * (1 - epoch / schedule.max_epochs)  # linear decay (Appendix D)
+        order = torch.randperm(X.shape[0], generator=gen).to(X.device)
+        total_energy = 0.0
+        for start in range(0, X.shape[0], schedule.batch_size):
+            W, batch_energy = step(W, X[order[start:start + schedule.batch_size]], rule, lr)
+            total_energy += batch_energy
+        mean_norm = float(synapse_norms(W, rule.p).mean())
+        log.append({"epoch": epoch + 1, "lr": lr, "mean_norm": mean_norm, "energy": total_energy,
+                    "seconds": time.perf_counter() - started})
+        bar.set_postfix(lr=f"{lr:.4f}", norm=f"{mean_norm:.3f}", energy=f"{total_energy:.4g}")
+        bar.update()
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, W, log, gen, fingerprint)
+        if mean_norm < schedule.tol:
+            break
+    bar.close()
+    return W, log
+
+
+def _save_checkpoint(path: str | os.PathLike[str], W: torch.Tensor, log: list[dict[str, float]],
+                     gen: torch.Generator, fingerprint: dict[str, Any]) -> None:
+    """Write the training state atomically (an interrupted write never leaves a broken checkpoint)."""
+    with atomic_path(path) as tmp:
+        torch.save({"W": W.cpu(), "log": log, "generator": gen.get_state(), "fingerprint": fingerprint}, tmp)
+
+
+def _resume(path: str | os.PathLike[str], fingerprint: dict[str, Any], gen: torch.Generator,
+            X: torch.Tensor) -> tuple[torch.Tensor, list[dict[str, float]]]:
+    """Load a checkpoint written for the same data and settings, restoring the shuffling generator."""
+    state = torch.load(path, weights_only=True)
+    if state["fingerprint"] != fingerprint:
+        raise ValueError(f"checkpoint {path} was written for other data or settings ({state['fingerprint']}); "
+                         f"delete it or pass another checkpoint path")
+    gen.set_state(state["generator"])
+    return state["W"].to(device=X.device, dtype=X.dtype), state["log"]

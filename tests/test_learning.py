@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flymodel.learning import PlasticityRule, energy, step, synapse_norms, weight_update
+import flymodel.learning as learning
+
+from flymodel.learning import PlasticityRule, TrainingSchedule, energy, step, synapse_norms, train_synapses, weight_update
 
 
 def per_sample_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> torch.Tensor:
@@ -73,3 +75,62 @@ def test_step_reports_the_batch_energy_under_the_old_weights():
 def test_rule_validation_names_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PlasticityRule(**kwargs).validate(n_units=10)
+
+
+def _data(n=400, d=12, seed=4):
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+
+
+def test_training_is_seeded_and_converges():
+    X = _data()
+    schedule = TrainingSchedule(lr=0.05, max_epochs=60, batch_size=40, tol=1.06)
+    W1, log1 = train_synapses(X, 8, PlasticityRule(), schedule, seed=7)
+    W2, log2 = train_synapses(X, 8, PlasticityRule(), schedule, seed=7)
+    torch.testing.assert_close(W1, W2, rtol=0, atol=0)
+    assert log1[-1]["mean_norm"] < 1.06 <= log1[0]["mean_norm"] and len(log1) < 60
+    assert [e["epoch"] for e in log1] == list(range(1, len(log1) + 1))
+    W3, _ = train_synapses(X, 8, PlasticityRule(), schedule, seed=8)
+    assert not torch.equal(W1, W3)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+    X = _data()
+    schedule = TrainingSchedule(lr=0.05, max_epochs=12, batch_size=40, tol=0.5)  # tol never reached: all epochs run
+    full, full_log = train_synapses(X, 6, PlasticityRule(delta=0.2), schedule, seed=1)
+    # Interrupt (Ctrl-C) in epoch 6, after 5 epochs were checkpointed, then run again with the same arguments.
+    partial = tmp_path / "partial.pt"
+
+    calls = {"n": 0}
+    real_step = learning.step
+
+    def interrupting_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 5 * 10:  # 10 minibatches per epoch
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    learning.step = interrupting_step
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_synapses(X, 6, PlasticityRule(delta=0.2), schedule, seed=1, checkpoint=partial)
+    finally:
+        learning.step = real_step
+    assert len(torch.load(partial, weights_only=True)["log"]) == 5
+    resumed, resumed_log = train_synapses(X, 6, PlasticityRule(delta=0.2), schedule, seed=1, checkpoint=partial)
+    torch.testing.assert_close(resumed, full, rtol=0, atol=0)
+    assert [e["mean_norm"] for e in resumed_log] == [e["mean_norm"] for e in full_log]
+
+
+def test_checkpoint_for_other_settings_is_refused(tmp_path):
+    X = _data()
+    ckpt = tmp_path / "train.pt"
+    train_synapses(X, 6, PlasticityRule(), TrainingSchedule(0.05, 2, 40, 0.5), seed=1, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="other data or settings"):
+        train_synapses(X, 7, PlasticityRule(), TrainingSchedule(0.05, 2, 40, 0.5), seed=1, checkpoint=ckpt)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"lr": 0}, "lr=0"), ({"max_epochs": 0}, "max_epochs=0"),
+                                           ({"batch_size": 401}, "batch_size=401 is too large"), ({"tol": -1}, "tol=-1")])
+def test_schedule_validation_names_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_synapses(_data(), 4, PlasticityRule(), TrainingSchedule(**kwargs), seed=0)
