@@ -1,11 +1,12 @@
 """Hashers: estimators that turn feature vectors into boolean codes for Hamming search."""
 
 from flymodel.hashing.base import FORMAT_VERSION, Hasher, NotFittedError
+from flymodel.hashing.biohash import BioHash
 from flymodel.hashing.flyhash import FlyHash
 from flymodel.hashing.lsh import LSH
 
 #: Command-line names of the hashers.
-METHODS: dict[str, type[Hasher]] = {"flyhash": FlyHash, "lsh": LSH}
+METHODS: dict[str, type[Hasher]] = {"biohash": BioHash, "flyhash": FlyHash, "lsh": LSH}
 
 
 def make_hasher(method: str, **params: object) -> Hasher:
@@ -20,4 +21,4 @@ def load_hasher(path: str) -> Hasher:
     return Hasher.load(path)
 
 
-__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "FlyHash", "LSH", "METHODS", "make_hasher", "load_hasher"]
+__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "FlyHash", "LSH", "METHODS", "make_hasher", "load_hasher"]
