@@ -18,25 +18,46 @@ from flymodel.validation import check_codes, check_int
 
 #: Codes whose fraction of active bits is below this (and that are wider than 128 bits) use a sparse product.
 SPARSE_DENSITY = 0.05
+#: Units active in more than this fraction of the database are multiplied densely rather than walked.
+DENSE_POSTINGS = 0.03
+#: At most this many float32 entries (n_rows × dense units, about 256 MB) are kept as dense columns.
+DENSE_ENTRIES = 2**26
 #: Distance-matrix entries computed at once when chunking over queries (about 64 MB of int32).
 CHUNK_ENTRIES = 2**24
 
 
 class _Postings:
-    """Inverted index of sparse codes: for each unit, the database rows where it is active (CSC layout)."""
+    """Inverted index of sparse codes: for each unit, the database rows where it is active (CSC layout).
+
+    Real codes use some units far more than others (a KC that samples the centre of MNIST digits fires
+    for thousands of images). Walking the postings of such a unit costs more than a dense product, so the
+    most used units (postings longer than DENSE_POSTINGS · n_rows) are kept as dense float columns and
+    multiplied; the rest are walked.
+    """
 
     def __init__(self, database: np.ndarray):
+        self.n_rows = database.shape[0]
         rows, units = torch.from_numpy(database).nonzero(as_tuple=True)
-        units, order = torch.sort(units, stable=True)
-        self.rows = rows[order]
+        lengths = torch.bincount(units, minlength=database.shape[1])
+        self.weights = torch.bincount(rows, minlength=self.n_rows).to(torch.int32).numpy()
+        budget = max(0, DENSE_ENTRIES // self.n_rows)  # dense columns that fit the memory budget
+        busiest = torch.argsort(lengths, descending=True, stable=True)[:budget]
+        self.dense_units = busiest[lengths[busiest] > DENSE_POSTINGS * self.n_rows]
+        self.is_dense = torch.zeros(database.shape[1], dtype=torch.bool)
+        self.is_dense[self.dense_units] = True
+        self.dense_columns = torch.from_numpy(database[:, self.dense_units.numpy()]).float()
+        keep = ~self.is_dense[units]
+        units, order = torch.sort(units[keep], stable=True)
+        self.rows = rows[keep][order]
         self.indptr = torch.zeros(database.shape[1] + 1, dtype=torch.int64)
         self.indptr[1:] = torch.cumsum(torch.bincount(units, minlength=database.shape[1]), 0)
-        self.n_rows = database.shape[0]
-        self.weights = torch.bincount(rows, minlength=self.n_rows).to(torch.int32).numpy()
 
     def overlaps(self, queries: np.ndarray) -> np.ndarray:
-        """Shared active units of each query with every database row: one scatter-add over the query units' postings."""
-        qrow, unit = torch.from_numpy(queries).nonzero(as_tuple=True)
+        """Shared active units of each query with every database row: dense product for busy units, postings for the rest."""
+        q = torch.from_numpy(queries)
+        qrow, unit = q.nonzero(as_tuple=True)
+        keep = ~self.is_dense[unit]
+        qrow, unit = qrow[keep], unit[keep]
         starts, lengths = self.indptr[unit], self.indptr[unit + 1] - self.indptr[unit]
         ends = torch.cumsum(lengths, 0)
         offsets = torch.arange(int(ends[-1]) if len(ends) else 0) - torch.repeat_interleave(ends - lengths, lengths)
@@ -44,7 +65,10 @@ class _Postings:
         keys = torch.repeat_interleave(qrow, lengths) * self.n_rows + db_rows
         counts = torch.zeros(queries.shape[0] * self.n_rows, dtype=torch.int32)
         counts.scatter_add_(0, keys, torch.ones(len(keys), dtype=torch.int32))
-        return counts.numpy().reshape(queries.shape[0], self.n_rows)
+        counts = counts.view(queries.shape[0], self.n_rows)
+        if len(self.dense_units):
+            counts += (q[:, self.dense_units].float() @ self.dense_columns.T).to(torch.int32)  # exact: < 2**24
+        return counts.numpy()
 
 
 def _is_sparse(codes: np.ndarray) -> bool:
@@ -81,7 +105,11 @@ def iter_hamming_distances(
     for start in range(0, queries.shape[0], chunk_size):
         rows = slice(start, min(start + chunk_size, queries.shape[0]))
         q_weight = queries[rows].sum(axis=1, dtype=np.int32)
-        yield rows, q_weight[:, None] + db_weight[None, :] - 2 * _overlaps(queries[rows], prepared)
+        dist = _overlaps(queries[rows], prepared)
+        dist *= -2  # in place: |a| + |b| − 2⟨a, b⟩ without full-size temporaries
+        dist += q_weight[:, None]
+        dist += db_weight[None, :]
+        yield rows, dist
 
 
 def hamming_distances(queries: np.ndarray, database: np.ndarray) -> np.ndarray:

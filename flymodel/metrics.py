@@ -217,8 +217,11 @@ def retrieval_scores(
             continue
         # One counting pass per chunk: histogram over (query, database class, distance).
         n_q, n_bins = dist.shape[0], int(dist.max()) + 1
-        keys = dist + n_bins * (db_class[None, :] + n_classes * np.arange(n_q)[:, None])
-        hist = np.bincount(keys.ravel(), minlength=n_q * n_classes * n_bins).reshape(n_q, n_classes, n_bins)
+        if n_q * n_classes * n_bins >= 2**31:  # keys would overflow int32
+            dist = dist.astype(np.int64)
+        dist += (n_bins * db_class).astype(dist.dtype)[None, :]  # in place: key of (query, class, distance)
+        dist += (n_bins * n_classes * np.arange(n_q)).astype(dist.dtype)[:, None]
+        hist = np.bincount(dist.ravel(), minlength=n_q * n_classes * n_bins).reshape(n_q, n_classes, n_bins)
         counts = hist.sum(axis=1)
         relevant = hist[np.arange(n_q), q_class[rows]]
         ap[rows] = expected_average_precision(counts, relevant, R_eff)

@@ -18,15 +18,18 @@ def sparse_codes(rng, n, m, k):
     return codes
 
 
-@pytest.mark.parametrize("kind", ["dense", "sparse", "sparse-uneven"])
+@pytest.mark.parametrize("kind", ["dense", "sparse", "sparse-uneven", "sparse-skewed"])
 def test_hamming_equals_xor_count(kind):
     rng = np.random.default_rng(0)
     if kind == "dense":
         q, db = rng.random((20, 33)) < 0.5, rng.random((70, 33)) < 0.5
     elif kind == "sparse":
         q, db = sparse_codes(rng, 20, 500, 4), sparse_codes(rng, 70, 500, 4)
-    else:  # sparse but rows with different numbers of active units
+    elif kind == "sparse-uneven":  # sparse but rows with different numbers of active units
         q, db = rng.random((20, 500)) < 0.01, rng.random((70, 500)) < 0.01
+    else:  # a few busy units (taken by the dense-column path) among rare ones (taken by the postings)
+        rate = np.where(np.arange(500) < 5, 0.5, 0.005)
+        q, db = rng.random((20, 500)) < rate, rng.random((70, 500)) < rate
     np.testing.assert_array_equal(hamming_distances(q, db), xor_count(q, db))
 
 
