@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import flymodel.hashing.base as base
-from flymodel.hashing import FORMAT_VERSION, LSH, METHODS, FlyHash, Hasher, NotFittedError, load_hasher, make_hasher
+from flymodel.hashing import FORMAT_VERSION, LSH, METHODS, BioHash, FlyHash, Hasher, NotFittedError, load_hasher, make_hasher
 
 N, D = 200, 20
 
@@ -344,7 +344,7 @@ def test_fit_returns_self_and_sets_underscored_attributes(cls, X):
 
 
 def test_registry_and_make_hasher():
-    assert METHODS == {"flyhash": FlyHash, "lsh": LSH}
+    assert METHODS["flyhash"] is FlyHash and METHODS["lsh"] is LSH and METHODS["biohash"] is BioHash
     assert Hasher.registry["FlyHash"] is FlyHash and Hasher.registry["LSH"] is LSH
     h = make_hasher("flyhash", k=3, m=40)
     assert isinstance(h, FlyHash) and h.k == 3 and h.m == 40
@@ -468,7 +468,7 @@ def test_transform_wrong_number_of_features(hasher_cls, X):
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: flyhash, lsh"):
+    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: biohash, flyhash, lsh"):
         make_hasher("biohash2")
 
 
