@@ -24,7 +24,7 @@ test-slow: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/map_speed.py
-	$(BIN)/python benchmarks/flyhash_choices.py
+	$(BIN)/python benchmarks/validation_choices.py flyhash
 
 clean:
 	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis

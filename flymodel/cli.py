@@ -11,10 +11,12 @@ from typing import Any
 from flymodel.compare import EVALUATIONS, CompareConfig, format_table, run_compare, save_results
 from flymodel.hashing import METHODS
 from flymodel.metrics import TIE_POLICIES
+from flymodel.reproduce import TABLE_METHODS, TABLES, markdown_table, run_table, save_table
 
 EPILOG = """examples:
   flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2
   flymodel compare --dataset mnist --methods flyhash --k 2 4 --set flyhash.centering=mean --evaluation validation
+  flymodel reproduce mnist --seeds 0 1 2          # the paper's Table 1, every method
   flymodel data
 """
 
@@ -49,6 +51,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     paths = save_results(results, output)
     print(format_table(results))
     print(f"\n{len(results['records'])} runs in {results['total_seconds']:.1f} s")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    output = Path(args.output or f"results/reproduce-{args.dataset}")
+    methods = tuple(args.methods or TABLE_METHODS)
+    results = run_table(args.dataset, seeds=tuple(args.seeds), device=args.device, methods=methods,
+                        progress=not args.quiet, resume=output / "partial.json")
+    paths = save_table(results, output)
+    (output / "partial.json").unlink(missing_ok=True)
+    print(markdown_table(results))
+    print(f"{TABLES[args.dataset]}: {len(results['records'])} runs in {results['total_seconds']:.1f} s")
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
@@ -102,6 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--output", metavar="DIR", help="output directory (default: results/compare-DATASET)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.set_defaults(func=_cmd_compare)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="reproduce the paper's Table 1 (mnist) or Table 2 (cifar10)",
+        description="Run every method of Ryali et al. 2020's Table 1 (MNIST, mAP@All) or Table 2 (CIFAR-10, "
+        "mAP@1000) for k = 2…32 (64 for all but BioHash) over seeds, and write results.json, table.md (ours beside "
+        "the paper's, with the reproduction targets checked) and map_vs_k.png/.pdf. An interrupted run resumes "
+        "from OUTPUT/partial.json when started again with the same arguments.",
+    )
+    reproduce.add_argument("dataset", choices=sorted(TABLES), help="mnist: Table 1; cifar10: Table 2")
+    reproduce.add_argument("--methods", nargs="+", metavar="METHOD",
+                           help="a subset of the table's methods (default: all of them)")
+    reproduce.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="SEED",
+                           help="seeds (default: 0 1 2)")
+    reproduce.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto (default: cpu)")
+    reproduce.add_argument("--output", metavar="DIR", help="output directory (default: results/reproduce-DATASET)")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    reproduce.set_defaults(func=_cmd_reproduce)
 
     data = sub.add_parser("data", help="show where the data files are and verify their checksums",
                           description="List the data directories searched and verify every data file's sha256.")

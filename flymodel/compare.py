@@ -6,6 +6,8 @@ numbers beside ours. The seed draws the query split and the hasher's randomness 
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from tqdm.auto import tqdm
 
 from flymodel.data.protocols import Protocol, Split, get_protocol
 from flymodel.hashing import METHODS, make_hasher
-from flymodel.io import environment_info, write_json
+from flymodel.io import environment_info, read_json, to_json, write_json
 from flymodel.metrics import TIE_POLICIES, retrieval_scores
 from flymodel.paper import paper_map
 from flymodel.validation import check_choice, check_int
@@ -32,7 +34,8 @@ class CompareConfig:
 
     evaluation='query' scores the protocol's query set; 'validation' scores validation queries carved out
     of the training set (Appendix D), the only place where defaults may be chosen.
-    method_params maps a method name to extra constructor parameters (e.g. {"flyhash": {"centering": "mean"}}).
+    method_params maps a method name to extra constructor parameters (e.g. {"flyhash": {"centering": "mean"}});
+    method_ks maps a method name to its own hash lengths, replacing ks for it (e.g. {"biohash": (2, 4, 8, 16, 32)}).
     """
 
     dataset: str = "mnist"
@@ -43,6 +46,11 @@ class CompareConfig:
     evaluation: str = "query"
     device: str = "cpu"
     method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    method_ks: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def ks_of(self, method: str) -> tuple[int, ...]:
+        """The hash lengths run for a method: its own from method_ks, else ks."""
+        return tuple(self.method_ks.get(method, self.ks))
 
     def validate(self) -> CompareConfig:
         """Check every field and raise a ValueError naming the first bad one."""
@@ -58,10 +66,14 @@ class CompareConfig:
                 if name in RUN_PARAMS:
                     raise ValueError(f"{method}.{name} is set per run by the {name} option (ks, seeds, device), not as a method parameter")
                 check_choice(name, f"{method} parameter", allowed)
-        if not self.ks or not self.seeds:
-            raise ValueError(f"ks={list(self.ks)} and seeds={list(self.seeds)} must each hold at least one value")
-        for k in self.ks:
-            check_int(k, "k", minimum=1)
+        for method in self.method_ks:
+            check_choice(method, "method_ks key", tuple(self.methods))
+        if not self.seeds or not all(self.ks_of(method) for method in self.methods):
+            raise ValueError(f"ks={list(self.ks)}, method_ks={self.method_ks} and seeds={list(self.seeds)} "
+                             "must each hold at least one value")
+        for method in self.methods:
+            for k in self.ks_of(method):
+                check_int(k, "k", minimum=1)
         for seed in self.seeds:
             check_int(seed, "seed", minimum=0)
         check_choice(self.ties, "ties", TIE_POLICIES)
@@ -69,46 +81,66 @@ class CompareConfig:
         return self
 
 
+def run_params(method: str, **values: Any) -> dict[str, Any]:
+    """The per-run parameters (k, seed, device) that the method's class takes (deterministic ones have no seed)."""
+    accepted = METHODS[method]._param_names()
+    return {name: value for name, value in values.items() if name in accepted}
+
+
 def _evaluation_split(protocol: Protocol, labels: np.ndarray, seed: int, evaluation: str) -> Split:
     split = protocol.split(labels, seed)
     return protocol.validation_split(labels, split) if evaluation == "validation" else split
 
 
-def run_compare(config: CompareConfig, progress: bool = True) -> dict[str, Any]:
-    """Run every (seed, method, k) of the config and return the results record (see module docstring)."""
+def run_compare(config: CompareConfig, progress: bool = True,
+                resume: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Run every (seed, method, k) of the config and return the results record (see module docstring).
+
+    With resume, the finished runs are written (atomically) to that JSON file after each run, and a later
+    call with the same config skips them: an interrupted comparison picks up where it stopped.
+    """
     config.validate()
     protocol = get_protocol(config.dataset)
     dataset = protocol.load()
-    records: list[dict[str, Any]] = []
-    runs = [(seed, method, k) for seed in config.seeds for method in config.methods for k in config.ks]
+    records = _resumed_records(resume, config)
+    done = {(r["seed"], r["method"], r["k"]) for r in records}
+    runs = [(seed, method, k) for seed in config.seeds for method in config.methods for k in config.ks_of(method)]
     started = time.perf_counter()
-    with tqdm(total=len(runs), desc=f"compare {config.dataset}", unit="run", disable=not progress) as bar:
+    with tqdm(total=len(runs), initial=len(done), desc=f"compare {config.dataset}", unit="run",
+              disable=not progress) as bar:
         for seed in config.seeds:
+            todo = [(method, k) for s, method, k in runs if s == seed and (s, method, k) not in done]
             split = _evaluation_split(protocol, dataset.labels, seed, config.evaluation)
+            if not todo:
+                continue
             X_db, X_q = dataset.features(split.database), dataset.features(split.queries)
             y_db, y_q = dataset.labels[split.database], dataset.labels[split.queries]
-            for method in config.methods:
-                for k in config.ks:
-                    bar.set_postfix_str(f"seed={seed} {method} k={k}")
-                    params = {**config.method_params.get(method, {}), "k": k, "seed": seed, "device": config.device}
-                    hasher = make_hasher(method, **params)
-                    t0 = time.perf_counter()
-                    hasher.fit(X_db)
-                    t1 = time.perf_counter()
-                    db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
-                    t2 = time.perf_counter()
-                    scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
-                    t3 = time.perf_counter()
-                    records.append({
-                        "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
-                        "map": float(scores["average_precision"].mean()),
-                        "precision": float(scores["precision"].mean()),
-                        "code_bits": int(db_codes.shape[1]),
-                        "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
-                        "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
-                        "params": hasher.get_params(),
-                    })
-                    bar.update()
+            for method, k in todo:
+                bar.set_postfix_str(f"seed={seed} {method} k={k}")
+                hasher = make_hasher(method, **config.method_params.get(method, {}),
+                                     **run_params(method, k=k, seed=seed, device=config.device))
+                t0 = time.perf_counter()
+                hasher.fit(X_db)
+                t1 = time.perf_counter()
+                db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
+                t2 = time.perf_counter()
+                scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
+                t3 = time.perf_counter()
+                records.append({
+                    "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
+                    "map": float(scores["average_precision"].mean()),
+                    "precision": float(scores["precision"].mean()),
+                    "code_bits": int(db_codes.shape[1]),
+                    "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
+                    "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
+                    "params": hasher.get_params(),
+                    **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
+                })
+                if resume is not None:
+                    write_json(resume, {"config": asdict(config), "records": records})
+                bar.update()
+    order = {run: i for i, run in enumerate(runs)}
+    records.sort(key=lambda r: order[(r["seed"], r["method"], r["k"])])
     return {
         "experiment": "compare",
         "config": asdict(config),
@@ -121,6 +153,17 @@ def run_compare(config: CompareConfig, progress: bool = True) -> dict[str, Any]:
         "records": records,
         "summary": summarize(records, config.dataset),
     }
+
+
+def _resumed_records(path: str | os.PathLike[str] | None, config: CompareConfig) -> list[dict[str, Any]]:
+    """The finished runs stored at path by an earlier call with the same config (none if there is no file)."""
+    if path is None or not Path(path).exists():
+        return []
+    state = read_json(path)
+    if state.get("config") != json.loads(to_json(asdict(config))):
+        raise ValueError(f"resume file {path} was written for another configuration ({state.get('config')}); "
+                         "delete it or pass another path")
+    return list(state["records"])
 
 
 def storage_bits(sparse: bool, k: int, code_size: int) -> float:

@@ -31,7 +31,7 @@ from flymodel.validation import check_int
 
 @dataclass(frozen=True)
 class PlasticityRule:
-    """Parameters of eq. 1–2: Lebesgue exponent p (≥ 1), anti-Hebbian strength Δ (≥ 0) and its rank r (≥ 2)."""
+    """Parameters of eq. 1–2: Lebesgue exponent p (≥ 1), anti-Hebbian strength Δ (≥ 0) and its rank r (2 ≤ r ≤ m when Δ > 0)."""
 
     p: float = 2.0
     delta: float = 0.0
@@ -43,7 +43,7 @@ class PlasticityRule:
             raise ValueError(f"p={self.p} must be a number >= 1 (the Lebesgue exponent of the synaptic norm)")
         if not (isinstance(self.delta, (int, float)) and self.delta >= 0):
             raise ValueError(f"delta={self.delta} must be >= 0 (the strength of the anti-Hebbian term)")
-        check_int(self.rank, "rank", minimum=2, maximum=n_units)
+        check_int(self.rank, "rank", minimum=2, maximum=n_units if self.delta > 0 else None)  # r unused when Δ = 0
         return self
 
 
@@ -64,7 +64,7 @@ def weight_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> tup
     their winners (and rank-r units), not a dense product.
     """
     I = currents(W, X, rule.p)
-    top = torch.topk(I, rule.rank, dim=1).indices
+    top = torch.topk(I, rule.rank if rule.delta > 0 else 1, dim=1).indices
     rows = torch.arange(I.shape[0], device=I.device)
     G = torch.zeros_like(I)
     G[rows, top[:, 0]] = 1.0
@@ -72,7 +72,7 @@ def weight_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> tup
     if rule.delta > 0:
         G[rows, top[:, rule.rank - 1]] = -rule.delta
         dW.index_add_(0, top[:, rule.rank - 1], X, alpha=-rule.delta)
-    dW -= (G * I).sum(dim=0)[:, None] * W
+    dW.addcmul_((G * I).sum(dim=0)[:, None], W, value=-1.0)
     return dW, I, G
 
 
@@ -83,7 +83,9 @@ def step(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule, lr: float) -> t
     """
     dW, I, G = weight_update(W, X, rule)
     batch_energy = _energy_terms(W, I, G, rule.p)
-    return W + lr * dW / dW.abs().max().clamp_min(1e-30), batch_energy
+    low, high = torch.aminmax(dW)
+    largest = max(-float(low), float(high), 1e-30)  # max |dW|
+    return W.add(dW, alpha=lr / largest), batch_energy
 
 
 def synapse_norms(W: torch.Tensor, p: float) -> torch.Tensor:
@@ -92,9 +94,10 @@ def synapse_norms(W: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def _energy_terms(W: torch.Tensor, I: torch.Tensor, G: torch.Tensor, p: float) -> float:
-    """−Σ G·I / ⟨W_μ, W_μ⟩_μ^((p−1)/p) of eq. 3 for given currents and activations."""
-    denom = W.abs().pow(p).sum(dim=1).pow((p - 1) / p)
-    return float(-(G * I / denom).sum())
+    """−Σ G·I / ⟨W_μ, W_μ⟩_μ^((p−1)/p) of eq. 3 for given currents and activations (only units with g ≠ 0 count)."""
+    active = G.ne(0).any(dim=0).nonzero().squeeze(1)
+    denom = W[active].abs().pow(p).sum(dim=1).pow((p - 1) / p)
+    return float(-(G[:, active] * I[:, active] / denom).sum())
 
 
 def energy(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> float:
@@ -105,7 +108,10 @@ def energy(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> float:
 
 @dataclass(frozen=True)
 class TrainingSchedule:
-    """Appendix D's schedule: ε_t = ε0 (1 − t/T_max) per epoch t, minibatches of batch_size, stop at mean norm < tol."""
+    """Appendix D's schedule: ε_t = ε0 (1 − t/T_max) per epoch t, minibatches of batch_size, stop at mean norm < tol.
+
+    tol = 0 disables the early stop: training runs all max_epochs epochs.
+    """
 
     lr: float = 2e-2
     max_epochs: int = 100
@@ -118,8 +124,8 @@ class TrainingSchedule:
             raise ValueError(f"lr={self.lr} must be > 0 (the initial learning rate ε0)")
         check_int(self.max_epochs, "max_epochs", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1, maximum=n_samples)
-        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
-            raise ValueError(f"tol={self.tol} must be > 0 (stop when the mean synapse norm falls below it)")
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise ValueError(f"tol={self.tol} must be >= 0 (stop when the mean synapse norm falls below it; 0 runs all max_epochs)")
         return self
 
 

@@ -25,13 +25,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.stats import hypergeom
+from scipy.special import gammaln
 
 from flymodel.index import iter_hamming_distances
 from flymodel.validation import check_choice, check_codes, check_int, check_labels
 
 TiePolicy = Literal["expected", "random"]
 TIE_POLICIES: tuple[str, ...] = ("expected", "random")
+#: Elements of the (queries × hypergeometric support) arrays built at once when the cut-off R splits a tie group.
+STRADDLE_BLOCK = 2**22
 
 
 def _harmonic(n: int) -> np.ndarray:
@@ -95,9 +97,46 @@ def _straddling_ap(
     sum_before: np.ndarray,
     H: np.ndarray,
 ) -> np.ndarray:
-    """E[AP@R] when the cut-off keeps only q of a tie group's n items: average over X ~ Hypergeom(n, r, q)."""
+    """E[AP@R] when the cut-off keeps only q of a tie group's n items: average over X ~ Hypergeom(n, r, q).
+
+    Rows are processed in blocks so that the (rows × support) arrays stay within STRADDLE_BLOCK elements.
+    """
+    out = np.empty(len(n))
+    width = int(np.minimum(r, q).max()) + 1
+    block = max(1, STRADDLE_BLOCK // width)
+    for s in range(0, len(n), block):
+        part = slice(s, s + block)
+        out[part] = _straddling_ap_block(n[part], r[part], q[part], n_before[part], rel_before[part],
+                                         sum_before[part], H)
+    return out
+
+
+def hypergeom_pmf(x: np.ndarray, n: np.ndarray, r: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """P(X = x) for X ~ Hypergeom(population n, r successes, q draws) = C(r,x)·C(n−r,q−x)/C(n,q); 0 off the support.
+
+    Computed from log-gamma (scipy.stats.hypergeom.pmf gives the same values but is about 100× slower).
+    """
+    x, n, r, q = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(x, n, r, q))
+    support = (x >= 0) & (x <= r) & (q - x >= 0) & (q - x <= n - r)
+    xs, qx = np.where(support, x, 0.0), np.where(support, q - x, 0.0)
+    log_pmf = (gammaln(r + 1) - gammaln(xs + 1) - gammaln(np.maximum(r - xs, 0) + 1)
+               + gammaln(n - r + 1) - gammaln(qx + 1) - gammaln(np.maximum(n - r - qx, 0) + 1)
+               - gammaln(n + 1) + gammaln(q + 1) + gammaln(n - q + 1))
+    return np.where(support, np.exp(log_pmf), 0.0)
+
+
+def _straddling_ap_block(
+    n: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    n_before: np.ndarray,
+    rel_before: np.ndarray,
+    sum_before: np.ndarray,
+    H: np.ndarray,
+) -> np.ndarray:
+    """_straddling_ap for one block of rows."""
     x = np.arange(int(np.minimum(r, q).max()) + 1)[None, :]
-    pmf = hypergeom.pmf(x, n[:, None], r[:, None], q[:, None])  # zero outside the support
+    pmf = hypergeom_pmf(x, n[:, None], r[:, None], q[:, None])  # zero outside the support
     dH = (H[n_before + q] - H[n_before])[:, None]
     qq = q[:, None].astype(float)
     first = (x / qq) * (rel_before[:, None] + 1) * dH

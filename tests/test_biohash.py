@@ -1,11 +1,13 @@
-"""BioHash estimator: codes, m from activity, determinism, save/load, and parameter errors."""
+"""BioHash and NaiveBioHash estimators: codes, m from activity, determinism, save/load, and parameter errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from flymodel.hashing import BioHash, load_hasher
+from flymodel.hashing import BioHash, NaiveBioHash, load_hasher
+from flymodel.learning import currents
 
 
 def clustered(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +57,9 @@ def test_similar_inputs_share_more_units_than_dissimilar_ones():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"activity": 0.0}, "activity=0.0"), ({"activity": 1.5}, "activity=1.5"), ({"k": 3, "m": 3}, "k=3 must be smaller than m=3"),
-    ({"p": 0.5}, "p=0.5"), ({"delta": -1.0}, "delta=-1.0"), ({"rank": 1}, "rank=1"), ({"rank": 31}, "rank=31 is too large"),
+    ({"p": 0.5}, "p=0.5"), ({"delta": -1.0}, "delta=-1.0"), ({"rank": 1}, "rank=1"),
+    ({"rank": 31, "delta": 0.4}, "rank=31 is too large"), ({"max_epochs": 0}, "max_epochs=0"), ({"tol": -1.0}, "tol=-1.0"),
+    ({"k": 0}, "k=0"), ({"seed": -1}, "seed=-1"),
     ({"batch_size": 301}, "batch_size=301 is too large"), ({"lr": -0.1}, "lr=-0.1"), ({"centering": "zscore"}, "centering='zscore'"),
 ])
 def test_bad_parameters_are_named(X, kwargs, match):
@@ -68,3 +72,51 @@ def test_non_finite_input_is_refused(X):
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         small().fit(bad)
+    bad[3, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        small().fit(X).transform(bad)
+
+
+def test_rank_beyond_m_is_allowed_without_anti_hebbian_term(X):
+    """With Δ = 0 the rank-r unit is never updated, so r is not checked against m."""
+    np.testing.assert_array_equal(small(rank=31).fit(X).transform(X), small().fit(X).transform(X))
+
+
+def test_anti_hebbian_term_changes_the_synapses(X):
+    assert not np.array_equal(small(delta=0.4).fit(X).weights_.numpy(), small().fit(X).weights_.numpy())
+
+
+def test_tol_zero_runs_every_epoch(X):
+    assert len(small(tol=0.0, max_epochs=7).fit(X).training_log_) == 7
+
+
+def naive(**kw):
+    return NaiveBioHash(**{"k": 4, "max_epochs": 20, "batch_size": 50, "device": "cpu", **kw})
+
+
+def test_naive_biohash_codes_are_signs_of_k_learned_units(X):
+    h = naive().fit(X)
+    codes = h.transform(X)
+    assert codes.shape == (300, 4) and codes.dtype == bool and h.weights_.shape == (4, 16)
+    expected = currents(h.weights_, torch.from_numpy(X) - h.mean_, 2.0) > 0
+    np.testing.assert_array_equal(codes, expected.numpy())
+
+
+def test_naive_biohash_learns_what_biohash_learns_with_m_equal_k(X):
+    """Same rule, seed and schedule: NaiveBioHash's synapses are BioHash's with m = k hidden units."""
+    b = BioHash(k=1, m=4, max_epochs=20, batch_size=50, device="cpu").fit(X)
+    np.testing.assert_array_equal(naive().fit(X).weights_.numpy(), b.weights_.numpy())
+
+
+def test_naive_biohash_same_seed_same_codes_and_save_load(X, tmp_path):
+    a = naive(seed=5).fit(X)
+    np.testing.assert_array_equal(a.transform(X), naive(seed=5).fit(X).transform(X))
+    a.save(tmp_path / "naive.npz")
+    np.testing.assert_array_equal(load_hasher(str(tmp_path / "naive.npz")).transform(X), a.transform(X))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"k": 0}, "k=0"), ({"p": 0.9}, "p=0.9"), ({"delta": -0.1}, "delta=-0.1"),
+                                           ({"rank": 5, "delta": 0.4}, "rank=5 is too large"), ({"batch_size": 400}, "batch_size=400")])
+def test_naive_biohash_bad_parameters_are_named(X, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        naive(**kwargs).fit(X)

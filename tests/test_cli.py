@@ -131,7 +131,7 @@ def test_argparse_errors_exit_2(argv, capsys):
 
 
 @pytest.mark.parametrize("argv,expected", [
-    (["--help"], ["compare", "data", "flymodel compare --dataset mnist"]),
+    (["--help"], ["compare", "reproduce", "data", "flymodel compare --dataset mnist"]),
     (["compare", "--help"], ["--dataset", "--methods", "--k", "--seeds", "--ties", "--evaluation", "--device",
                              "--set", "--output", "--quiet", "flyhash", "lsh"]),
     (["data", "--help"], ["sha256"]),

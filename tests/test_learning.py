@@ -71,7 +71,7 @@ def test_step_reports_the_batch_energy_under_the_old_weights():
 
 
 @pytest.mark.parametrize("kwargs, match", [({"p": 0.5}, "p=0.5"), ({"delta": -0.1}, "delta=-0.1"),
-                                           ({"rank": 1}, "rank=1 is too small"), ({"rank": 11}, "rank=11 is too large")])
+                                           ({"rank": 1}, "rank=1 is too small"), ({"rank": 11, "delta": 0.4}, "rank=11 is too large")])
 def test_rule_validation_names_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PlasticityRule(**kwargs).validate(n_units=10)

@@ -178,3 +178,31 @@ def test_average_precision_rejects_bad_distances():
         average_precision(np.array([[-1, 1]]), np.array([[True, False]]))
     with pytest.raises(ValueError, match="relevant has shape"):
         average_precision(np.array([[0, 1]]), np.array([[True]]))
+
+
+def test_hypergeom_pmf_equals_scipy():
+    """The log-gamma pmf equals scipy.stats.hypergeom.pmf, including zeros off the support."""
+    from scipy.stats import hypergeom
+
+    from flymodel.metrics import hypergeom_pmf
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 3000, 200)
+    r = rng.integers(0, n + 1)
+    q = rng.integers(0, n + 1)
+    x = np.arange(0, 1200)[None, :]
+    ours = hypergeom_pmf(x, n[:, None], r[:, None], q[:, None])
+    np.testing.assert_allclose(ours, hypergeom.pmf(x, n[:, None], r[:, None], q[:, None]), rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(ours[np.minimum(r, q) < 1200].sum(axis=1), 1.0, rtol=1e-9)
+
+
+def test_straddling_rows_in_blocks_give_the_same_ap(monkeypatch):
+    """Processing the cut-off tie groups in small row blocks does not change AP@R."""
+    import flymodel.metrics as metrics
+
+    rng = np.random.default_rng(1)
+    counts = rng.multinomial(2000, np.full(6, 1 / 6), size=50)  # every query ranks the same 2000 items
+    relevant = rng.binomial(counts, 0.3)
+    full = metrics.expected_average_precision(counts, relevant, R=500)
+    monkeypatch.setattr(metrics, "STRADDLE_BLOCK", 7)
+    np.testing.assert_array_equal(metrics.expected_average_precision(counts, relevant, R=500), full)

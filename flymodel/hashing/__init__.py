@@ -1,12 +1,23 @@
 """Hashers: estimators that turn feature vectors into boolean codes for Hamming search."""
 
 from flymodel.hashing.base import FORMAT_VERSION, Hasher, NotFittedError
-from flymodel.hashing.biohash import BioHash
+from flymodel.hashing.biohash import BioHash, NaiveBioHash
 from flymodel.hashing.flyhash import FlyHash
+from flymodel.hashing.itq import ITQ
 from flymodel.hashing.lsh import LSH
+from flymodel.hashing.pca import PCAHash
+from flymodel.hashing.spectral import SpectralHash
 
 #: Command-line names of the hashers.
-METHODS: dict[str, type[Hasher]] = {"biohash": BioHash, "flyhash": FlyHash, "lsh": LSH}
+METHODS: dict[str, type[Hasher]] = {
+    "biohash": BioHash,
+    "naivebiohash": NaiveBioHash,
+    "flyhash": FlyHash,
+    "lsh": LSH,
+    "pcahash": PCAHash,
+    "itq": ITQ,
+    "spectralhash": SpectralHash,
+}
 
 
 def make_hasher(method: str, **params: object) -> Hasher:
@@ -21,4 +32,5 @@ def load_hasher(path: str) -> Hasher:
     return Hasher.load(path)
 
 
-__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "FlyHash", "LSH", "METHODS", "make_hasher", "load_hasher"]
+__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "NaiveBioHash", "FlyHash", "LSH",
+           "PCAHash", "ITQ", "SpectralHash", "METHODS", "make_hasher", "load_hasher"]

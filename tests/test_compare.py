@@ -1,0 +1,175 @@
+"""Tests for compare.py: per-method hash lengths, per-run parameters, resuming an interrupted run, training logs.
+
+The runs are tiny (LSH and PCAHash, a few k, one seed on MNIST: about 2 s each).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import flymodel.compare as compare
+from flymodel.compare import CompareConfig, run_compare, run_params
+from flymodel.io import read_json, write_json
+
+TINY = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(2, 4), seeds=(0,), method_ks={"lsh": (8,)})
+#: The canonical run order of TINY: seed → method → k.
+TINY_RUNS = [("lsh", 8, 0), ("pcahash", 2, 0), ("pcahash", 4, 0)]
+
+
+def _runs(results):
+    return [(r["method"], r["k"], r["seed"]) for r in results["records"]]
+
+
+def _maps(results):
+    return [r["map"] for r in results["records"]]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Run TINY once, uninterrupted, with a resume file: return the results and the resume file's path."""
+    resume = tmp_path_factory.mktemp("resume") / "partial.json"
+    return run_compare(TINY, progress=False, resume=resume), resume
+
+
+@pytest.fixture
+def forbid_hashers(monkeypatch):
+    """Make any attempt to build a hasher fail."""
+    def refuse(method, **params):
+        raise AssertionError(f"a hasher was built: {method} {params}")
+    monkeypatch.setattr(compare, "make_hasher", refuse)
+
+
+@pytest.fixture
+def count_hashers(monkeypatch):
+    """Record (method, k) of every hasher built; return the list."""
+    built = []
+    original = compare.make_hasher
+
+    def counting(method, **params):
+        built.append((method, params["k"]))
+        return original(method, **params)
+    monkeypatch.setattr(compare, "make_hasher", counting)
+    return built
+
+
+# --- per-method hash lengths -------------------------------------------------------------------------------------
+
+def test_ks_of_uses_method_ks_else_ks():
+    """ks_of gives a method its own hash lengths from method_ks and the shared ks otherwise."""
+    assert TINY.ks_of("lsh") == (8,)
+    assert TINY.ks_of("pcahash") == (2, 4)
+    assert CompareConfig(ks=(2, 4)).ks_of("flyhash") == (2, 4)
+
+
+def test_method_ks_decides_the_runs(tiny_run):
+    """LSH runs only at its own k=8, PCAHash at the shared ks, in the canonical order."""
+    results, _ = tiny_run
+    assert _runs(results) == TINY_RUNS
+    assert set(results["summary"]["lsh"]) == {"8"}
+    assert set(results["summary"]["pcahash"]) == {"2", "4"}
+    assert results["config"]["method_ks"] == {"lsh": (8,)}
+
+
+@pytest.mark.parametrize("method_ks,match", [
+    ({"flyhash": (2,)}, "method_ks key='flyhash'"),
+    ({"bogus": (2,)}, "method_ks key='bogus'"),
+    ({"lsh": ()}, "must each hold at least one value"),
+    ({"lsh": (4, 0)}, "k=0 is too small"),
+    ({"pcahash": (-3,)}, "k=-3 is too small"),
+])
+def test_bad_method_ks_raise(method_ks, match):
+    with pytest.raises(ValueError, match=match):
+        CompareConfig(methods=("lsh", "pcahash"), ks=(2,), seeds=(0,), method_ks=method_ks).validate()
+
+
+def test_method_ks_can_make_up_for_empty_ks():
+    """Empty shared ks are fine when every method has its own; a method left without any is not."""
+    CompareConfig(methods=("lsh",), ks=(), method_ks={"lsh": (2,)}).validate()
+    with pytest.raises(ValueError, match="at least one value"):
+        CompareConfig(methods=("lsh", "pcahash"), ks=(), method_ks={"lsh": (2,)}).validate()
+
+
+# --- per-run parameters ------------------------------------------------------------------------------------------
+
+def test_run_params_drops_seed_for_deterministic_methods():
+    """PCAHash and SpectralHash take no seed; the randomised methods do."""
+    assert run_params("pcahash", k=2, seed=0, device="cpu") == {"k": 2, "device": "cpu"}
+    assert "seed" not in run_params("spectralhash", k=2, seed=0, device="cpu")
+    for method in ("itq", "lsh", "flyhash", "biohash", "naivebiohash"):
+        params = run_params(method, k=2, seed=5, device="cpu")
+        assert params["seed"] == 5 and params["k"] == 2, method
+
+
+# --- resume ------------------------------------------------------------------------------------------------------
+
+def test_resume_file_holds_every_record(tiny_run):
+    """After an uninterrupted run the resume file holds the config and all records."""
+    results, resume = tiny_run
+    state = read_json(resume)
+    assert state["config"] == json.loads(json.dumps(results["config"]))
+    assert [(r["method"], r["k"], r["seed"]) for r in state["records"]] == TINY_RUNS
+    assert [r["map"] for r in state["records"]] == _maps(results)
+    assert [p.name for p in resume.parent.iterdir()] == ["partial.json"]  # atomic writes leave no temporary files
+
+
+def test_resume_of_finished_run_builds_no_hasher(tiny_run, tmp_path, forbid_hashers):
+    """A second call with a complete resume file computes nothing and returns the same records."""
+    results, resume = tiny_run
+    copy = shutil.copy(resume, tmp_path / "partial.json")
+    again = run_compare(TINY, progress=False, resume=copy)
+    assert _runs(again) == _runs(results)
+    assert _maps(again) == _maps(results)
+    assert again["summary"] == json.loads(json.dumps(results["summary"]))
+
+
+def test_resume_computes_only_missing_runs(tiny_run, tmp_path, count_hashers):
+    """From a resume file holding the first run, only the others are computed; the records match bit for bit."""
+    results, _ = tiny_run
+    partial = write_json(tmp_path / "partial.json",
+                         {"config": results["config"], "records": results["records"][:1]})
+    resumed = run_compare(TINY, progress=False, resume=partial)
+    assert count_hashers == [("pcahash", 2), ("pcahash", 4)]
+    assert _runs(resumed) == TINY_RUNS
+    assert _maps(resumed) == _maps(results)
+    assert [r["map"] for r in read_json(partial)["records"]] == _maps(results)
+
+
+def test_resume_sorts_records_into_run_order(tiny_run, tmp_path, forbid_hashers):
+    """Records stored out of order come back in the canonical seed → method → k order."""
+    results, _ = tiny_run
+    partial = write_json(tmp_path / "partial.json",
+                         {"config": results["config"], "records": results["records"][::-1]})
+    assert _runs(run_compare(TINY, progress=False, resume=partial)) == TINY_RUNS
+
+
+def test_resume_refuses_another_configuration(tiny_run, tmp_path, forbid_hashers):
+    """A resume file written for another config raises instead of mixing results."""
+    _, resume = tiny_run
+    copy = shutil.copy(resume, tmp_path / "partial.json")
+    other = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(2, 4), seeds=(0,))  # no method_ks
+    with pytest.raises(ValueError, match="another configuration"):
+        run_compare(other, progress=False, resume=copy)
+
+
+def test_without_resume_no_file_is_written(tmp_path, monkeypatch):
+    """resume=None never writes a state file (write_json is not called)."""
+    monkeypatch.setattr(compare, "write_json", lambda *a, **k: pytest.fail("write_json called"))
+    results = run_compare(CompareConfig(methods=("lsh",), ks=(2,), seeds=(0,)), progress=False)
+    assert _runs(results) == [("lsh", 2, 0)]
+
+
+# --- training logs -----------------------------------------------------------------------------------------------
+
+def test_learned_hasher_records_carry_training_log():
+    """NaiveBioHash's record has a training_log list; LSH's record has none."""
+    config = CompareConfig(methods=("naivebiohash", "lsh"), ks=(2,), seeds=(0,),
+                           method_params={"naivebiohash": {"max_epochs": 2}})
+    records = {r["method"]: r for r in run_compare(config, progress=False)["records"]}
+    log = records["naivebiohash"]["training_log"]
+    assert isinstance(log, list) and 1 <= len(log) <= 2
+    assert all("epoch" in entry for entry in log)
+    assert records["naivebiohash"]["params"]["max_epochs"] == 2
+    assert "training_log" not in records["lsh"]

@@ -1,0 +1,253 @@
+"""Tests for reproduce.py and `flymodel reproduce`: the tables' configs, the targets, the markdown table, the CLI.
+
+The targets and the table are checked on hand-built results; the command runs once, cheaply (LSH and PCAHash,
+one seed on MNIST: about 20 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from flymodel.cli import main
+from flymodel.paper import PAPER_KS, paper_map
+from flymodel.reproduce import ACTIVITY, TABLE_METHODS, TOLERANCE, check_targets, markdown_table, table_config
+
+CLASSES = {"lsh": "LSH", "pcahash": "PCAHash", "flyhash": "FlyHash", "spectralhash": "SpectralHash", "itq": "ITQ",
+           "naivebiohash": "NaiveBioHash", "biohash": "BioHash"}
+
+
+# --- table_config ------------------------------------------------------------------------------------------------
+
+def test_table_config_mnist():
+    """MNIST's table: every method, k = 2…64, BioHash stops at 32 and runs at activity 0.05."""
+    config = table_config("mnist")
+    assert config.methods == TABLE_METHODS
+    assert config.ks == (2, 4, 8, 16, 32, 64)
+    assert config.ks_of("biohash") == (2, 4, 8, 16, 32)
+    assert config.ks_of("itq") == (2, 4, 8, 16, 32, 64)
+    assert config.method_params["biohash"]["activity"] == 0.05 == ACTIVITY["mnist"]
+    assert config.seeds == (0, 1, 2) and config.dataset == "mnist"
+
+
+def test_table_config_cifar10_activity():
+    """CIFAR-10's BioHash runs at activity 0.005."""
+    config = table_config("cifar10", seeds=(4,))
+    assert config.method_params["biohash"]["activity"] == 0.005
+    assert config.seeds == (4,) and config.dataset == "cifar10"
+
+
+def test_table_config_without_biohash_has_no_biohash_settings():
+    """A method subset without BioHash carries neither its activity nor its ks."""
+    config = table_config("mnist", methods=("lsh", "itq"))
+    assert config.method_params == {} and config.method_ks == {}
+
+
+def test_table_config_unknown_dataset():
+    with pytest.raises(ValueError, match="dataset='fashion_mnist' is not known"):
+        table_config("fashion_mnist")
+
+
+# --- check_targets and markdown_table on hand-built results ------------------------------------------------------
+
+def _results(dataset: str, means: dict[str, dict[int, float]], seeds=(0, 1, 2)) -> dict:
+    """A results record as run_table builds it, from the mean mAP (%) of each method at each k."""
+    summary = {m: {str(k): {"mean": mean, "std": 0.5, "n": len(seeds), "paper": paper_map(dataset, CLASSES[m], k)}
+                   for k, mean in per_k.items()} for m, per_k in means.items()}
+    records = [{"method": m, "class": CLASSES[m], "k": k, "seed": 0, "map": mean / 100}
+               for m, per_k in means.items() for k, mean in per_k.items()]
+    return {"config": {"dataset": dataset, "seeds": list(seeds)},
+            "protocol": {"metric": "mAP@All" if dataset == "mnist" else "mAP@1000"},
+            "evaluation": "query", "tie_policy": "expected", "records": records, "summary": summary}
+
+
+def _paper(dataset: str, method: str, k: int) -> float:
+    return paper_map(dataset, CLASSES[method], k)
+
+
+def _by_target(targets: list[dict]) -> dict[tuple[int, str], dict]:
+    return {(t["k"], t["target"]): t for t in targets}
+
+
+def test_tolerances():
+    assert TOLERANCE["mnist"][2] == 4.0 and TOLERANCE["mnist"][None] == 2.5
+    assert TOLERANCE["cifar10"][None] == 2.0
+
+
+def test_mnist_targets_bounds_and_itq_only():
+    """MNIST: BioHash ≥ paper − 4 at k=2, − 2.5 otherwise (the bound itself holds) and above ITQ only."""
+    biohash = {2: _paper("mnist", "biohash", 2) - 4.0,             # exactly at the bound: holds
+               4: _paper("mnist", "biohash", 4) - 2.5,             # exactly at the bound: holds
+               8: _paper("mnist", "biohash", 8) - 2.5 - 0.01}      # just below: fails
+    results = _results("mnist", {"lsh": {2: 90.0, 4: 90.0, 8: 90.0}, "itq": {2: 30.0, 4: 60.0, 8: 30.0},
+                                 "biohash": biohash})
+    targets = _by_target(check_targets(results))
+    assert set(targets) == {(2, "BioHash >= paper - 4"), (4, "BioHash >= paper - 2.5"), (8, "BioHash >= paper - 2.5"),
+                            (2, "BioHash > itq"), (4, "BioHash > itq"), (8, "BioHash > itq")}  # LSH is no rival
+    assert targets[(2, "BioHash >= paper - 4")]["holds"]
+    assert targets[(2, "BioHash >= paper - 4")]["bound"] == pytest.approx(44.38 - 4.0)
+    assert targets[(4, "BioHash >= paper - 2.5")]["holds"]
+    assert not targets[(8, "BioHash >= paper - 2.5")]["holds"]
+    assert targets[(8, "BioHash >= paper - 2.5")]["ours"] == biohash[8]
+    assert targets[(2, "BioHash > itq")]["holds"] and targets[(2, "BioHash > itq")]["bound"] == 30.0
+    assert not targets[(4, "BioHash > itq")]["holds"]  # 46.82 < 60
+
+
+def test_mnist_k2_at_the_default_tolerance_would_fail():
+    """At k=2 a BioHash 3 points below the paper still holds (tolerance 4), 4.01 below does not."""
+    ok = check_targets(_results("mnist", {"biohash": {2: _paper("mnist", "biohash", 2) - 3.0}}))
+    bad = check_targets(_results("mnist", {"biohash": {2: _paper("mnist", "biohash", 2) - 4.01}}))
+    assert [t["holds"] for t in ok] == [True]
+    assert [t["holds"] for t in bad] == [False]
+
+
+def test_cifar10_targets_against_every_other_method():
+    """CIFAR-10: BioHash ≥ paper − 2 and above every other method in the summary at the same k."""
+    biohash = {2: _paper("cifar10", "biohash", 2) - 2.0, 4: _paper("cifar10", "biohash", 4) - 2.01}
+    means = {"lsh": {2: 10.0, 4: 10.0}, "itq": {2: 12.0, 4: 25.0}, "flyhash": {2: 15.0}, "biohash": biohash}
+    targets = _by_target(check_targets(_results("cifar10", means)))
+    assert set(targets) == {(2, "BioHash >= paper - 2"), (4, "BioHash >= paper - 2"),
+                            (2, "BioHash > lsh"), (2, "BioHash > itq"), (2, "BioHash > flyhash"),
+                            (4, "BioHash > lsh"), (4, "BioHash > itq")}  # FlyHash has no k=4
+    assert targets[(2, "BioHash >= paper - 2")]["holds"]
+    assert not targets[(4, "BioHash >= paper - 2")]["holds"]
+    assert targets[(4, "BioHash > lsh")]["holds"] and not targets[(4, "BioHash > itq")]["holds"]
+    assert all(targets[(2, f"BioHash > {m}")]["holds"] for m in ("lsh", "itq", "flyhash"))
+
+
+def test_no_paper_value_no_paper_target():
+    """A k the paper does not report for BioHash (64) has rival targets only."""
+    targets = check_targets(_results("cifar10", {"lsh": {64: 1.0}, "biohash": {64: 30.0}}))
+    assert [(t["k"], t["target"], t["holds"]) for t in targets] == [(64, "BioHash > lsh", True)]
+
+
+def test_no_biohash_no_targets():
+    assert check_targets(_results("mnist", {"lsh": {2: 12.0}, "itq": {2: 22.0}})) == []
+    assert check_targets(_results("cifar10", {"lsh": {2: 12.0}})) == []
+
+
+def test_markdown_table_cells_and_targets():
+    """Cells read 'ours ± std (paper)', a missing k reads '—', rows are named by class, failing targets listed."""
+    biohash = {2: 50.0, 4: 40.0}  # k=2 holds (≥ 40.38), k=4 fails (< 46.82); both beat ITQ
+    results = _results("mnist", {"lsh": {2: 12.0, 4: 13.0, 64: 30.0}, "itq": {2: 20.0, 4: 25.0}, "biohash": biohash})
+    results["targets"] = check_targets(results)
+    text = markdown_table(results)
+    lines = text.splitlines()
+    assert lines[0].startswith("mAP@All (%) on mnist, query set, mean ± std over 3 seeds (paper, Table 1)")
+    assert "ties: expected" in lines[0]
+    assert "| method | k=2 | k=4 | k=64 |" in lines
+    assert "| LSH | 12.00 ± 0.50 (12.45) | 13.00 ± 0.50 (13.77) | 30.00 ± 0.50 (32.30) |" in lines
+    assert "| ITQ | 20.00 ± 0.50 (21.94) | 25.00 ± 0.50 (28.45) | — |" in lines
+    assert "| BioHash | 50.00 ± 0.50 (44.38) | 40.00 ± 0.50 (49.32) | — |" in lines
+    assert "Targets: 3 of 4 hold." in lines
+    not_held = [line for line in lines if line.startswith("- not held")]
+    assert not_held == ["- not held: k=4: BioHash >= paper - 2.5 (40.00 vs 46.82)"]
+    assert text.endswith("\n")
+
+
+def test_markdown_table_every_failing_target_has_a_line():
+    """Two failing targets give two 'not held' lines."""
+    results = _results("cifar10", {"lsh": {2: 30.0}, "biohash": {2: 10.0}})
+    results["targets"] = check_targets(results)
+    text = markdown_table(results)
+    assert "Table 2" in text.splitlines()[0] and "mAP@1000" in text.splitlines()[0]
+    assert "Targets: 0 of 2 hold." in text
+    assert text.count("- not held:") == 2
+    assert "- not held: k=2: BioHash > lsh (10.00 vs 30.00)" in text
+
+
+def test_markdown_table_paper_value_missing():
+    """A cell whose k the paper does not report has no parenthesis; no targets read 0 of 0."""
+    results = _results("mnist", {"biohash": {64: 50.0}})
+    results["targets"] = []
+    text = markdown_table(results)
+    assert "| BioHash | 50.00 ± 0.50 |" in text
+    assert "Targets: 0 of 0 hold." in text
+
+
+# --- the command -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reproduce_run(tmp_path_factory):
+    """Run `flymodel reproduce mnist` for LSH and PCAHash on one seed (about 20 s): status, printed text, dir."""
+    out = tmp_path_factory.mktemp("reproduce") / "out"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = main(["reproduce", "mnist", "--methods", "lsh", "pcahash", "--seeds", "0", "--output", str(out),
+                       "--quiet"])
+    return status, stdout.getvalue(), out
+
+
+def test_reproduce_writes_files_and_no_partial(reproduce_run):
+    status, _, out = reproduce_run
+    assert status == 0
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    for name in ("map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "map_vs_k.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "map_vs_k.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_reproduce_results_json(reproduce_run):
+    _, _, out = reproduce_run
+    results = json.loads((out / "results.json").read_text())
+    assert results["experiment"] == "reproduce Table 1"
+    assert results["targets"] == []
+    assert results["config"]["methods"] == ["lsh", "pcahash"] and results["config"]["seeds"] == [0]
+    assert results["config"]["ks"] == list(PAPER_KS)
+    assert [(r["method"], r["k"]) for r in results["records"]] == [(m, k) for m in ("lsh", "pcahash") for k in PAPER_KS]
+    assert all(0.0 < r["map"] <= 1.0 for r in results["records"])
+
+
+def test_reproduce_table_md(reproduce_run):
+    """table.md has LSH and PCAHash rows for k = 2…64 with the paper's Table 1 values in parentheses."""
+    _, printed, out = reproduce_run
+    table = (out / "table.md").read_text()
+    lines = table.splitlines()
+    assert "| method | k=2 | k=4 | k=8 | k=16 | k=32 | k=64 |" in lines
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines if line.startswith("| ") and "±" in line}
+    assert set(rows) == {"LSH", "PCAHash"}
+    assert rows["LSH"].count("±") == 6 and rows["PCAHash"].count("±") == 6
+    for value in ("(12.45)", "(13.77)", "(18.07)", "(20.30)", "(26.20)", "(32.30)"):
+        assert value in rows["LSH"], value
+    assert "(19.59)" in rows["PCAHash"] and "(21.04)" in rows["PCAHash"]
+    assert "Targets: 0 of 0 hold." in lines
+    assert table in printed
+    assert "Table 1: 12 runs in" in printed
+
+
+@pytest.mark.parametrize("args,match", [
+    (["mnist", "--methods", "bogus"], "method='bogus' is not known"),
+    (["mnist", "--methods", "lsh", "--seeds", "-1"], "seed=-1 is too small"),
+])
+def test_reproduce_errors_exit_2_with_one_line(args, match, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", *args, "--output", str(tmp_path / "o"), "--quiet"])
+    assert info.value.code == 2
+    err_lines = capsys.readouterr().err.strip().splitlines()
+    assert len(err_lines) == 1, err_lines
+    assert err_lines[0].startswith("flymodel: error: ")
+    assert match in err_lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [["reproduce"], ["reproduce", "svhn"], ["reproduce", "mnist", "--seeds", "one"]])
+def test_reproduce_argparse_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_reproduce_help_lists_datasets_and_partial_json(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: flymodel reproduce")
+    for word in ("{cifar10,mnist}", "partial.json", "--methods", "--seeds", "--device", "--output", "--quiet",
+                 "Table 1", "Table 2"):
+        assert word in text, word
