@@ -66,8 +66,14 @@ class CompareConfig:
                 if name in RUN_PARAMS:
                     raise ValueError(f"{method}.{name} is set per run by the {name} option (ks, seeds, device), not as a method parameter")
                 check_choice(name, f"{method} parameter", allowed)
-        for method in self.method_ks:
+        for method, ks in self.method_ks.items():
             check_choice(method, "method_ks key", tuple(self.methods))
+            if not isinstance(ks, (tuple, list)):
+                raise TypeError(f"method_ks[{method!r}]={ks!r} must be a tuple of hash lengths, e.g. (2, 4, 8)")
+        for name, values in (("methods", self.methods), ("seeds", self.seeds),
+                             *((f"ks of {m}", self.ks_of(m)) for m in self.methods)):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name}={list(values)} holds duplicates; expected each value once")
         if not self.seeds or not all(self.ks_of(method) for method in self.methods):
             raise ValueError(f"ks={list(self.ks)}, method_ks={self.method_ks} and seeds={list(self.seeds)} "
                              "must each hold at least one value")

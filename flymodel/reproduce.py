@@ -65,12 +65,14 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             floor = ours["paper"] - tolerance
             targets.append({"k": int(k), "target": f"BioHash >= paper - {tolerance:g}", "ours": ours["mean"],
                             "bound": floor, "holds": ours["mean"] >= floor})
-        rivals = ("itq",) if dataset == "mnist" else tuple(m for m in summary if m != "biohash")
+        # MNIST: never below ITQ (≥); CIFAR-10: above every baseline (>).
+        rivals, strict = (("itq",), False) if dataset == "mnist" else (tuple(m for m in summary if m != "biohash"), True)
         for rival in rivals:
             if rival in summary and k in summary[rival]:
                 other = summary[rival][k]["mean"]
-                targets.append({"k": int(k), "target": f"BioHash > {rival}", "ours": ours["mean"], "bound": other,
-                                "holds": ours["mean"] > other})
+                targets.append({"k": int(k), "target": f"BioHash {'>' if strict else '>='} {rival}",
+                                "ours": ours["mean"], "bound": other,
+                                "holds": ours["mean"] > other if strict else ours["mean"] >= other})
     return targets
 
 

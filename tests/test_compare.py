@@ -173,3 +173,19 @@ def test_learned_hasher_records_carry_training_log():
     assert all("epoch" in entry for entry in log)
     assert records["naivebiohash"]["params"]["max_epochs"] == 2
     assert "training_log" not in records["lsh"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"methods": ("lsh", "lsh")}, r"methods=\['lsh', 'lsh'\] holds duplicates"),
+    ({"seeds": (0, 0)}, r"seeds=\[0, 0\] holds duplicates"),
+    ({"ks": (2, 2)}, r"ks of lsh=\[2, 2\] holds duplicates"),
+])
+def test_duplicates_are_refused(kwargs, match):
+    """A duplicated method, seed or k would be counted twice in a summary (and once after a resume): refused."""
+    with pytest.raises(ValueError, match=match):
+        CompareConfig(**{"methods": ("lsh",), "ks": (2,), "seeds": (0,), **kwargs}).validate()
+
+
+def test_bare_int_method_ks_is_named():
+    with pytest.raises(TypeError, match=r"method_ks\['lsh'\]=8 must be a tuple"):
+        CompareConfig(methods=("lsh",), method_ks={"lsh": 8}).validate()

@@ -78,7 +78,7 @@ def test_tolerances():
 
 
 def test_mnist_targets_bounds_and_itq_only():
-    """MNIST: BioHash ≥ paper − 4 at k=2, − 2.5 otherwise (the bound itself holds) and above ITQ only."""
+    """MNIST: BioHash ≥ paper − 4 at k=2, − 2.5 otherwise (the bound itself holds) and never below ITQ, the only rival."""
     biohash = {2: _paper("mnist", "biohash", 2) - 4.0,             # exactly at the bound: holds
                4: _paper("mnist", "biohash", 4) - 2.5,             # exactly at the bound: holds
                8: _paper("mnist", "biohash", 8) - 2.5 - 0.01}      # just below: fails
@@ -86,14 +86,14 @@ def test_mnist_targets_bounds_and_itq_only():
                                  "biohash": biohash})
     targets = _by_target(check_targets(results))
     assert set(targets) == {(2, "BioHash >= paper - 4"), (4, "BioHash >= paper - 2.5"), (8, "BioHash >= paper - 2.5"),
-                            (2, "BioHash > itq"), (4, "BioHash > itq"), (8, "BioHash > itq")}  # LSH is no rival
+                            (2, "BioHash >= itq"), (4, "BioHash >= itq"), (8, "BioHash >= itq")}  # LSH is no rival
     assert targets[(2, "BioHash >= paper - 4")]["holds"]
     assert targets[(2, "BioHash >= paper - 4")]["bound"] == pytest.approx(44.38 - 4.0)
     assert targets[(4, "BioHash >= paper - 2.5")]["holds"]
     assert not targets[(8, "BioHash >= paper - 2.5")]["holds"]
     assert targets[(8, "BioHash >= paper - 2.5")]["ours"] == biohash[8]
-    assert targets[(2, "BioHash > itq")]["holds"] and targets[(2, "BioHash > itq")]["bound"] == 30.0
-    assert not targets[(4, "BioHash > itq")]["holds"]  # 46.82 < 60
+    assert targets[(2, "BioHash >= itq")]["holds"] and targets[(2, "BioHash >= itq")]["bound"] == 30.0
+    assert not targets[(4, "BioHash >= itq")]["holds"]  # 46.82 < 60
 
 
 def test_mnist_k2_at_the_default_tolerance_would_fail():
