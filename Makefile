@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2 --output $(RESULTS)/mnist
+	$(BIN)/flymodel reproduce mnist --seeds 0 1 2 --output $(RESULTS)/mnist
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -25,6 +25,9 @@ test-slow: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/map_speed.py
 	$(BIN)/python benchmarks/validation_choices.py flyhash
+	$(BIN)/python benchmarks/validation_choices.py biohash
+	$(BIN)/python benchmarks/biohash_speed.py
+	$(BIN)/python benchmarks/reproduce_tables.py mnist cifar10
 
 clean:
 	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis

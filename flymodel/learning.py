@@ -57,35 +57,47 @@ def currents(W: torch.Tensor, X: torch.Tensor, p: float) -> torch.Tensor:
     return X @ p_weights(W, p).T
 
 
-def weight_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """dW of eq. 1 summed over the minibatch X, Gᵀ X − diag(Σ_b G_bμ I_bμ) W, with the currents I and activations G.
+def sparse_weight_update(W: torch.Tensor, X: torch.Tensor,
+                         rule: PlasticityRule) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """dW of eq. 1 summed over the minibatch X on the only rows it touches: (units, dW[units], drive).
 
-    G = g[Rank(I)] of eq. 2 has one or two non-zeros per row, so Gᵀ X is an index_add of the samples onto
-    their winners (and rank-r units), not a dense product.
+    dW = Gᵀ X − diag(Σ_b G_bμ I_bμ) W with currents I and activations G = g[Rank(I)] (eq. 2). G has one or two
+    non-zeros per sample, so dW is zero except on the units that won (or came r-th) for some sample: at most
+    B (or 2B) rows of m. Computing only those rows makes a step cost O(B·d) beyond the currents, not O(m·d).
+    drive[j] = Σ_b G_b,units[j] I_b,units[j] is the term that pulls those synapses back to the unit sphere.
     """
     I = currents(W, X, rule.p)
     top = torch.topk(I, rule.rank if rule.delta > 0 else 1, dim=1).indices
-    rows = torch.arange(I.shape[0], device=I.device)
-    G = torch.zeros_like(I)
-    G[rows, top[:, 0]] = 1.0
-    dW = torch.zeros_like(W).index_add_(0, top[:, 0], X)
-    if rule.delta > 0:
-        G[rows, top[:, rule.rank - 1]] = -rule.delta
-        dW.index_add_(0, top[:, rule.rank - 1], X, alpha=-rule.delta)
-    dW.addcmul_((G * I).sum(dim=0)[:, None], W, value=-1.0)
-    return dW, I, G
+    picked = [(top[:, 0], 1.0)] + ([(top[:, rule.rank - 1], -rule.delta)] if rule.delta > 0 else [])
+    units, inverse = torch.unique(torch.cat([idx for idx, _ in picked]), return_inverse=True)
+    dW_units = torch.zeros(units.numel(), X.shape[1], dtype=X.dtype, device=X.device)
+    drive = torch.zeros(units.numel(), dtype=I.dtype, device=I.device)
+    rows = torch.arange(X.shape[0], device=X.device)
+    for slot, (idx, g) in zip(inverse.split(X.shape[0]), picked):
+        dW_units.index_add_(0, slot, X, alpha=g)  # Gᵀ X: g · x_b onto unit idx_b
+        drive.index_add_(0, slot, I[rows, idx], alpha=g)
+    dW_units.addcmul_(drive[:, None], W[units], value=-1.0)
+    return units, dW_units, drive
 
 
-def step(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule, lr: float) -> tuple[torch.Tensor, float]:
-    """One minibatch step W + ε·dW / max|dW| (Krotov & Hopfield's normalised update).
+def weight_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> torch.Tensor:
+    """dW of eq. 1 summed over the minibatch X, as a dense (m × d) matrix."""
+    units, dW_units, _ = sparse_weight_update(W, X, rule)
+    dW = torch.zeros_like(W)
+    dW[units] = dW_units
+    return dW
 
-    Returns the new W and the batch's share of the energy of eq. 3 under the old W (logged at no extra cost).
+
+def update_(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule, lr: float) -> float:
+    """One minibatch step in place, W ← W + ε·dW / max|dW| (Krotov & Hopfield's normalised update).
+
+    Returns the batch's share of the energy of eq. 3 under the old W (logged at no extra cost).
     """
-    dW, I, G = weight_update(W, X, rule)
-    batch_energy = _energy_terms(W, I, G, rule.p)
-    low, high = torch.aminmax(dW)
-    largest = max(-float(low), float(high), 1e-30)  # max |dW|
-    return W.add(dW, alpha=lr / largest), batch_energy
+    units, dW_units, drive = sparse_weight_update(W, X, rule)
+    batch_energy = _energy_terms(W[units], drive, rule.p)
+    low, high = torch.aminmax(dW_units)
+    W.index_add_(0, units, dW_units, alpha=lr / max(-float(low), float(high), 1e-30))
+    return batch_energy
 
 
 def synapse_norms(W: torch.Tensor, p: float) -> torch.Tensor:
@@ -93,17 +105,15 @@ def synapse_norms(W: torch.Tensor, p: float) -> torch.Tensor:
     return W.abs().pow(p).sum(dim=1).pow(1.0 / p)
 
 
-def _energy_terms(W: torch.Tensor, I: torch.Tensor, G: torch.Tensor, p: float) -> float:
-    """−Σ G·I / ⟨W_μ, W_μ⟩_μ^((p−1)/p) of eq. 3 for given currents and activations (only units with g ≠ 0 count)."""
-    active = G.ne(0).any(dim=0).nonzero().squeeze(1)
-    denom = W[active].abs().pow(p).sum(dim=1).pow((p - 1) / p)
-    return float(-(G[:, active] * I[:, active] / denom).sum())
+def _energy_terms(W_units: torch.Tensor, drive: torch.Tensor, p: float) -> float:
+    """Eq. 3 summed over the batch, −Σ_μ (Σ_b g_bμ ⟨W_μ, x_b⟩_μ) / ⟨W_μ, W_μ⟩_μ^((p−1)/p), over the units with g ≠ 0."""
+    return float(-(drive / W_units.abs().pow(p).sum(dim=1).pow((p - 1) / p)).sum())
 
 
 def energy(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> float:
     """The energy of eq. 3 over the samples X (non-increasing under the dynamics when Δ = 0)."""
-    _, I, G = weight_update(W, X, rule)
-    return _energy_terms(W, I, G, rule.p)
+    units, _, drive = sparse_weight_update(W, X, rule)
+    return _energy_terms(W[units], drive, rule.p)
 
 
 @dataclass(frozen=True)
@@ -161,8 +171,7 @@ def train_synapses(
         order = torch.randperm(X.shape[0], generator=gen).to(X.device)
         total_energy = 0.0
         for start in range(0, X.shape[0], schedule.batch_size):
-            W, batch_energy = step(W, X[order[start:start + schedule.batch_size]], rule, lr)
-            total_energy += batch_energy
+            total_energy += update_(W, X[order[start:start + schedule.batch_size]], rule, lr)
         mean_norm = float(synapse_norms(W, rule.p).mean())
         log.append({"epoch": epoch + 1, "lr": lr, "mean_norm": mean_norm, "energy": total_energy,
                     "seconds": time.perf_counter() - started})

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import flymodel.learning as learning
-
-from flymodel.learning import PlasticityRule, TrainingSchedule, energy, step, synapse_norms, train_synapses, weight_update
+from flymodel.learning import (PlasticityRule, TrainingSchedule, energy, sparse_weight_update, synapse_norms,
+                               train_synapses, update_, weight_update)
 
 
 def per_sample_update(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> torch.Tensor:
@@ -29,7 +29,7 @@ def test_batched_update_equals_per_sample_eq1(rule):
     gen = torch.Generator().manual_seed(0)
     W = torch.randn(12, 7, generator=gen, dtype=torch.float64)
     X = torch.randn(25, 7, generator=gen, dtype=torch.float64)
-    dW, _, _ = weight_update(W, X, rule)
+    dW = weight_update(W, X, rule)
     torch.testing.assert_close(dW, per_sample_update(W, X, rule), rtol=1e-10, atol=1e-10)
 
 
@@ -41,7 +41,7 @@ def test_energy_does_not_increase_without_anti_hebbian_term(p):
     rule = PlasticityRule(p=p, delta=0.0)
     energies = [energy(W, X, rule)]
     for _ in range(300):
-        W, _ = step(W, X, rule, lr=1e-3)
+        update_(W, X, rule, lr=1e-3)
         energies.append(energy(W, X, rule))
     diffs = torch.tensor(energies).diff()
     assert (diffs <= 1e-9 * abs(energies[0])).all(), f"energy rose by up to {diffs.max():.3g}"
@@ -57,7 +57,7 @@ def test_synapse_norms_converge_towards_one(p):
     start = (synapse_norms(W, p) - 1).abs().mean()
     for i in range(2000):
         batch = X[(i * 50) % 500:(i * 50) % 500 + 50]
-        W, _ = step(W, batch, rule, lr=0.02 * (1 - i / 2000))
+        update_(W, batch, rule, lr=0.02 * (1 - i / 2000))
     end = (synapse_norms(W, p) - 1).abs().mean()
     assert end < 0.1 * start and end < 0.1
 
@@ -66,8 +66,27 @@ def test_step_reports_the_batch_energy_under_the_old_weights():
     gen = torch.Generator().manual_seed(3)
     X, W = torch.randn(30, 5, generator=gen), torch.randn(4, 5, generator=gen)
     rule = PlasticityRule(delta=0.3)
-    _, batch_energy = step(W, X, rule, lr=0.01)
-    assert batch_energy == pytest.approx(energy(W, X, rule))
+    expected = energy(W, X, rule)
+    assert update_(W, X, rule, lr=0.01) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.4])
+def test_sparse_update_touches_only_the_active_units_and_steps_by_lr(delta):
+    """dW is zero outside the units with g ≠ 0; the in-place step moves the largest synapse by exactly ε."""
+    gen = torch.Generator().manual_seed(4)
+    X, W = torch.randn(20, 7, generator=gen, dtype=torch.float64), torch.randn(50, 7, generator=gen, dtype=torch.float64)
+    rule = PlasticityRule(delta=delta, rank=3)
+    units, dW_units, _ = sparse_weight_update(W, X, rule)
+    dW = weight_update(W, X, rule)
+    top = torch.topk(X @ W.T, 3, dim=1).indices
+    assert set(units.tolist()) == set(top[:, 0].tolist()) | (set(top[:, 2].tolist()) if delta > 0 else set())
+    outside = torch.ones(50, dtype=torch.bool)
+    outside[units] = False
+    assert (dW[outside] == 0).all() and units.numel() < 50
+    torch.testing.assert_close(dW[units], dW_units, rtol=0, atol=0)
+    W_new = W.clone()
+    update_(W_new, X, rule, lr=0.05)
+    torch.testing.assert_close(W_new, W + 0.05 * dW / dW.abs().max(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, match", [({"p": 0.5}, "p=0.5"), ({"delta": -0.1}, "delta=-0.1"),
@@ -101,7 +120,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     partial = tmp_path / "partial.pt"
 
     calls = {"n": 0}
-    real_step = learning.step
+    real_step = learning.update_
 
     def interrupting_step(*args, **kwargs):
         calls["n"] += 1
@@ -109,12 +128,12 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    learning.step = interrupting_step
+    learning.update_ = interrupting_step
     try:
         with pytest.raises(KeyboardInterrupt):
             train_synapses(X, 6, PlasticityRule(delta=0.2), schedule, seed=1, checkpoint=partial)
     finally:
-        learning.step = real_step
+        learning.update_ = real_step
     assert len(torch.load(partial, weights_only=True)["log"]) == 5
     resumed, resumed_log = train_synapses(X, 6, PlasticityRule(delta=0.2), schedule, seed=1, checkpoint=partial)
     torch.testing.assert_close(resumed, full, rtol=0, atol=0)

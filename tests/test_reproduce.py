@@ -14,7 +14,7 @@ import pytest
 
 from flymodel.cli import main
 from flymodel.paper import PAPER_KS, paper_map
-from flymodel.reproduce import ACTIVITY, TABLE_METHODS, TOLERANCE, check_targets, markdown_table, table_config
+from flymodel.reproduce import BIOHASH_PARAMS, TABLE_METHODS, TOLERANCE, check_targets, markdown_table, table_config
 
 CLASSES = {"lsh": "LSH", "pcahash": "PCAHash", "flyhash": "FlyHash", "spectralhash": "SpectralHash", "itq": "ITQ",
            "naivebiohash": "NaiveBioHash", "biohash": "BioHash"}
@@ -29,7 +29,7 @@ def test_table_config_mnist():
     assert config.ks == (2, 4, 8, 16, 32, 64)
     assert config.ks_of("biohash") == (2, 4, 8, 16, 32)
     assert config.ks_of("itq") == (2, 4, 8, 16, 32, 64)
-    assert config.method_params["biohash"]["activity"] == 0.05 == ACTIVITY["mnist"]
+    assert config.method_params["biohash"]["activity"] == 0.05 == BIOHASH_PARAMS["mnist"]["activity"]
     assert config.seeds == (0, 1, 2) and config.dataset == "mnist"
 
 
