@@ -2,7 +2,8 @@
 
 The same run as `flymodel reproduce DATASET`; this script writes the results where the README reads them:
 benchmarks/results/table1_mnist.{json,md} and table2_cifar10.{json,md} (JSON with machine, versions, seeds,
-date and every run; markdown with the paper's numbers beside ours and the targets checked). Interrupted
+date and every run; markdown with the paper's numbers beside ours and the targets checked), and the mAP-vs-k
+figure as <stem>_map_vs_k.png/.pdf. Interrupted
 runs resume from benchmarks/results/<stem>.partial.json.
 Run: python benchmarks/reproduce_tables.py mnist [cifar10] [--seeds 0 1 2] [--device cpu]
 """
@@ -13,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from flymodel.io import atomic_path, write_json
+from flymodel.plots import plot_map_vs_k
 from flymodel.reproduce import TABLES, markdown_table, run_table
 
 RESULTS = Path(__file__).parent / "results"
@@ -31,6 +33,7 @@ def main() -> None:
         write_json(f"{stem}.json", results)
         with atomic_path(f"{stem}.md") as tmp:
             tmp.write_text(markdown_table(results))
+        plot_map_vs_k(results, f"{stem}_map_vs_k")
         partial.unlink(missing_ok=True)
         print(markdown_table(results))
 

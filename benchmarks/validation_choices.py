@@ -1,9 +1,9 @@
-"""Preprocessing and training choices of FlyHash, LSH and BioHash, each scored on validation data.
+"""Preprocessing and training choices of FlyHash, LSH, BioHash and NaiveBioHash, each scored on validation data.
 
 Every variant is scored on validation queries carved out of the MNIST training set (100 per class,
 Appendix D of Ryali et al. 2020), never on the protocol's query set: this is where defaults are chosen.
 Writes JSON (with machine, versions, seeds, date) and a markdown table beside it.
-Run: python benchmarks/validation_choices.py {flyhash,biohash} [--seeds 0 1 2] [--only TEXT ...] [--output STEM]
+Run: python benchmarks/validation_choices.py {flyhash,biohash,naivebiohash} [--seeds 0 1 2] [--only TEXT ...] [--output STEM]
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ STUDIES: dict[str, dict[str, tuple[str, dict[str, Any], str]]] = {
         "biohash mean-centred, 10 epochs (T_max = 10, no early stop)": ("biohash", {"centering": "mean", "tol": 0.0, "max_epochs": 10}, "expected"),
         "biohash mean-centred, 30 epochs (T_max = 30, no early stop)": ("biohash", {"centering": "mean", "tol": 0.0, "max_epochs": 30}, "expected"),
         "biohash raw, 30 epochs (T_max = 30, no early stop)": ("biohash", {"centering": "none", "tol": 0.0, "max_epochs": 30}, "expected"),
+    },
+    "naivebiohash": {
+        "naivebiohash mean-centred, Δ = 0 (paper's rule settings)": ("naivebiohash", {}, "expected"),
+        "naivebiohash mean-centred, Δ = 0.4, r = 2 (Krotov & Hopfield 2019)": ("naivebiohash", {"delta": 0.4}, "expected"),
+        "naivebiohash mean-centred, Δ = 0, 30 epochs": ("naivebiohash", {"tol": 0.0, "max_epochs": 30}, "expected"),
+        "naivebiohash raw": ("naivebiohash", {"centering": "none"}, "expected"),
     },
 }
 

@@ -76,39 +76,20 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
     straddle = (n_before < R) & (n_before + counts > R)  # at most one group per query
     rows, cols = np.nonzero(straddle)
     if rows.size:
-        ap[rows] = _straddling_ap(
-            n=counts[rows, cols],
-            r=relevant[rows, cols],
-            q=R - n_before[rows, cols],
-            n_before=n_before[rows, cols],
-            rel_before=rel_before[rows, cols],
-            sum_before=numerator[rows],
-            H=H,
-        )
+        # In blocks of queries, so that the (queries × hypergeometric support) arrays stay within STRADDLE_BLOCK.
+        block = max(1, STRADDLE_BLOCK // (int(np.minimum(relevant[rows, cols], R - n_before[rows, cols]).max()) + 1))
+        for start in range(0, rows.size, block):
+            r_, c_ = rows[start:start + block], cols[start:start + block]
+            ap[r_] = _straddling_ap(
+                n=counts[r_, c_],
+                r=relevant[r_, c_],
+                q=R - n_before[r_, c_],
+                n_before=n_before[r_, c_],
+                rel_before=rel_before[r_, c_],
+                sum_before=numerator[r_],
+                H=H,
+            )
     return ap
-
-
-def _straddling_ap(
-    n: np.ndarray,
-    r: np.ndarray,
-    q: np.ndarray,
-    n_before: np.ndarray,
-    rel_before: np.ndarray,
-    sum_before: np.ndarray,
-    H: np.ndarray,
-) -> np.ndarray:
-    """E[AP@R] when the cut-off keeps only q of a tie group's n items: average over X ~ Hypergeom(n, r, q).
-
-    Rows are processed in blocks so that the (rows × support) arrays stay within STRADDLE_BLOCK elements.
-    """
-    out = np.empty(len(n))
-    width = int(np.minimum(r, q).max()) + 1
-    block = max(1, STRADDLE_BLOCK // width)
-    for s in range(0, len(n), block):
-        part = slice(s, s + block)
-        out[part] = _straddling_ap_block(n[part], r[part], q[part], n_before[part], rel_before[part],
-                                         sum_before[part], H)
-    return out
 
 
 def hypergeom_pmf(x: np.ndarray, n: np.ndarray, r: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -125,7 +106,7 @@ def hypergeom_pmf(x: np.ndarray, n: np.ndarray, r: np.ndarray, q: np.ndarray) ->
     return np.where(support, np.exp(log_pmf), 0.0)
 
 
-def _straddling_ap_block(
+def _straddling_ap(
     n: np.ndarray,
     r: np.ndarray,
     q: np.ndarray,
@@ -134,7 +115,7 @@ def _straddling_ap_block(
     sum_before: np.ndarray,
     H: np.ndarray,
 ) -> np.ndarray:
-    """_straddling_ap for one block of rows."""
+    """E[AP@R] when the cut-off keeps only q of a tie group's n items: average over X ~ Hypergeom(n, r, q)."""
     x = np.arange(int(np.minimum(r, q).max()) + 1)[None, :]
     pmf = hypergeom_pmf(x, n[:, None], r[:, None], q[:, None])  # zero outside the support
     dH = (H[n_before + q] - H[n_before])[:, None]

@@ -26,21 +26,22 @@ def save_figure(fig: plt.Figure, stem: str | Path) -> dict[str, Path]:
 
 
 def plot_map_vs_k(results: dict[str, Any], stem: str | Path) -> dict[str, Path]:
-    """mAP against hash length k, one line per method (mean ± std over seeds), the paper's values as open markers."""
+    """mAP against hash length k, one line per method (mean ± std over seeds), the paper's values dashed with open markers."""
     summary = results["summary"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(7.6, 4.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    n_seeds = max(s["n"] for per_k in summary.values() for s in per_k.values())
     for i, (method, per_k) in enumerate(summary.items()):
         colour = colours[i % len(colours)]
         ks = sorted(int(k) for k in per_k)
         means = [per_k[str(k)]["mean"] for k in ks]
         stds = [per_k[str(k)]["std"] for k in ks]
-        n = per_k[str(ks[0])]["n"]
-        ax.errorbar(ks, means, yerr=stds, marker="o", capsize=3, color=colour, label=f"{method} (n={n} seeds)")
+        ax.errorbar(ks, means, yerr=stds, marker="o", capsize=3, color=colour, label=method)
         paper = [(k, per_k[str(k)]["paper"]) for k in ks if per_k[str(k)]["paper"] is not None]
         if paper:
-            ax.plot(*zip(*paper), linestyle="--", marker="s", markerfacecolor="none", color=colour, alpha=0.7,
-                    label=f"{method}, Ryali et al. 2020")
+            ax.plot(*zip(*paper), linestyle="--", marker="s", markerfacecolor="none", color=colour, alpha=0.7)
+    ax.plot([], [], color="grey", marker="o", label=f"ours, mean ± std ({n_seeds} seeds)")
+    ax.plot([], [], color="grey", linestyle="--", marker="s", markerfacecolor="none", label="Ryali et al. 2020")
     ax.set_xscale("log", base=2)
     all_ks = sorted({int(k) for per_k in summary.values() for k in per_k})
     ax.set_xticks(all_ks, [str(k) for k in all_ks])
@@ -48,5 +49,5 @@ def plot_map_vs_k(results: dict[str, Any], stem: str | Path) -> dict[str, Path]:
     ax.set_ylabel(f"{results['protocol']['metric']} (%)")
     ax.set_title(f"{results['protocol']['dataset']}: {results['evaluation']} set, ties={results['tie_policy']}", fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return save_figure(fig, stem)
