@@ -5,7 +5,8 @@ benchmarks/results/table1_mnist.{json,md} and table2_cifar10.{json,md} (JSON wit
 date and every run; markdown with the paper's numbers beside ours and the targets checked), and the mAP-vs-k
 figure as <stem>_map_vs_k.png/.pdf. Interrupted
 runs resume from benchmarks/results/<stem>.partial.json.
-Run: python benchmarks/reproduce_tables.py mnist [cifar10] [--seeds 0 1 2] [--device cpu]
+While a table runs, --report writes <stem>.partial.md from the runs finished so far, and runs nothing.
+Run: python benchmarks/reproduce_tables.py mnist [cifar10] [--seeds 0 1 2] [--device cpu] [--report]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from flymodel.io import atomic_path, write_json
 from flymodel.plots import plot_map_vs_k
-from flymodel.reproduce import TABLES, markdown_table, run_table
+from flymodel.reproduce import TABLES, markdown_table, partial_results, run_table
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -25,10 +26,16 @@ def main() -> None:
     parser.add_argument("datasets", nargs="+", choices=sorted(TABLES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--report", action="store_true", help="only write <stem>.partial.md from the finished runs")
     args = parser.parse_args()
     for dataset in args.datasets:
         stem = RESULTS / f"{TABLES[dataset].lower().replace(' ', '')}_{dataset}"
         partial = Path(f"{stem}.partial.json")
+        if args.report:
+            table = markdown_table(partial_results(dataset, partial))
+            Path(f"{stem}.partial.md").write_text(table)
+            print(table)
+            continue
         results = run_table(dataset, seeds=tuple(args.seeds), device=args.device, resume=partial)
         write_json(f"{stem}.json", results)
         with atomic_path(f"{stem}.md") as tmp:

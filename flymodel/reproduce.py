@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flymodel.compare import CompareConfig, run_compare, save_results
-from flymodel.io import atomic_path
+from flymodel.compare import CompareConfig, run_compare, save_results, summarize
+from flymodel.data.protocols import get_protocol
+from flymodel.io import atomic_path, read_json
 from flymodel.paper import PAPER_KS
 from flymodel.validation import check_choice
 
@@ -55,6 +56,18 @@ def run_table(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str = "c
     return results
 
 
+def partial_results(dataset: str, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A results record (as run_table's) from the runs finished so far in a resume file, to report a table in progress."""
+    state = read_json(path)
+    protocol = get_protocol(dataset)
+    results = {"experiment": f"reproduce {TABLES[dataset]} (in progress)", "config": state["config"],
+               "protocol": protocol.to_dict(), "tie_policy": state["config"]["ties"],
+               "evaluation": state["config"]["evaluation"], "records": state["records"],
+               "summary": summarize(state["records"], dataset)}
+    results["targets"] = check_targets(results)
+    return results
+
+
 def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 3's acceptance targets for BioHash on this table, each with the numbers compared and whether it holds.
 
@@ -86,7 +99,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     """The table as markdown: one row per method, 'ours ± std (paper)' per k, then the targets that fail."""
     summary, dataset = results["summary"], results["config"]["dataset"]
     ks = sorted({int(k) for per_k in summary.values() for k in per_k})
-    n_seeds = len(results["config"]["seeds"])
+    counts = sorted({s["n"] for per_k in summary.values() for s in per_k.values()})
+    n_seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]} (not every run has finished)"
     lines = [f"{results['protocol']['metric']} (%) on {dataset}, {results['evaluation']} set, "
              f"mean ± std over {n_seeds} seeds (paper, {TABLES[dataset]}); ties: {results['tie_policy']}", "",
              "| method | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---:|" * len(ks)]

@@ -251,3 +251,22 @@ def test_reproduce_help_lists_datasets_and_partial_json(capsys):
     for word in ("{cifar10,mnist}", "partial.json", "--methods", "--seeds", "--device", "--output", "--quiet",
                  "Table 1", "Table 2"):
         assert word in text, word
+
+
+def test_partial_results_report_a_table_in_progress(tmp_path):
+    """A resume file's finished runs give a table whose header says that seeds are missing."""
+    from dataclasses import asdict
+
+    from flymodel.io import write_json
+    from flymodel.reproduce import partial_results
+
+    config = table_config("mnist", seeds=(0, 1), methods=("lsh", "biohash"))
+    records = [{"method": "lsh", "class": "LSH", "k": 2, "seed": 0, "map": 0.12},
+               {"method": "lsh", "class": "LSH", "k": 2, "seed": 1, "map": 0.13},
+               {"method": "biohash", "class": "BioHash", "k": 2, "seed": 0, "map": 0.43}]
+    write_json(tmp_path / "partial.json", {"config": asdict(config), "records": records})
+    results = partial_results("mnist", tmp_path / "partial.json")
+    assert results["summary"]["lsh"]["2"]["n"] == 2 and results["summary"]["biohash"]["2"]["n"] == 1
+    assert results["summary"]["lsh"]["2"]["mean"] == pytest.approx(12.5)
+    assert "over 1 to 2 (not every run has finished) seeds" in markdown_table(results)
+    assert {t["target"] for t in results["targets"]} == {"BioHash >= paper - 4"}  # no ITQ run to compare with
