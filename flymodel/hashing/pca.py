@@ -42,8 +42,8 @@ def principal_components(X: torch.Tensor, n_components: int) -> tuple[torch.Tens
     return mean.to(X.dtype), components.to(X.dtype)
 
 
-class PCAHash(Hasher):
-    """PCA hashing: bit j is ⟨v_j, x − mean⟩ > 0 for the j-th principal direction v_j (k ≤ d dense bits).
+class PrincipalBitsHasher(Hasher):
+    """Shared by the deterministic PCA-based hashers: k dense bits from the top k ≤ d principal directions.
 
     Parameters
     ----------
@@ -59,6 +59,10 @@ class PCAHash(Hasher):
 
     def _validate_params(self, n_features: int) -> None:
         check_n_components(self.k, n_features)
+
+
+class PCAHash(PrincipalBitsHasher):
+    """PCA hashing: bit j is ⟨v_j, x − mean⟩ > 0 for the j-th principal direction v_j (parameters: k, device)."""
 
     def _fit(self, X: torch.Tensor) -> None:
         self.mean_, self.components_ = principal_components(X, self.k)

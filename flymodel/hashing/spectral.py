@@ -9,8 +9,7 @@ import math
 import numpy as np
 import torch
 
-from flymodel.hashing.base import Hasher
-from flymodel.hashing.pca import check_n_components, principal_components
+from flymodel.hashing.pca import PrincipalBitsHasher, principal_components
 
 #: MATLAB's eps, the margin trainSH.m puts around the data range; applied in float64 as in MATLAB (it is lost in
 #: float32 for values of magnitude above about 1e-9; in float64 it only matters for directions near zero).
@@ -31,23 +30,11 @@ def spectral_modes(ranges: np.ndarray, nbits: int) -> np.ndarray:
     return modes[np.argsort(eigenvalues, kind="stable")[1:nbits + 1]]  # modes(ii(2:nbits+1), :): skip the constant
 
 
-class SpectralHash(Hasher):
+class SpectralHash(PrincipalBitsHasher):
     """Spectral Hashing: bit i is Π_j sin(ω_ij (⟨v_j, x⟩ − mn_j) + π/2) > 0 for the k lowest-frequency modes ω_i.
 
-    Parameters
-    ----------
-    k : number of bits (hash length), at most the number of features (npca = min(k, d) = k directions).
-    device : torch device ('auto' picks CUDA when present). The method is deterministic: no seed.
+    Parameters: k (bits, at most the number of features: npca = min(k, d) = k directions) and device.
     """
-
-    sparse = False
-
-    def __init__(self, k: int = 16, device: str = "auto"):
-        self.k = k
-        self.device = device
-
-    def _validate_params(self, n_features: int) -> None:
-        check_n_components(self.k, n_features)
 
     def _fit(self, X: torch.Tensor) -> None:
         _, self.components_ = principal_components(X, self.k)  # trainSH.m: [pc, l] = eigs(cov(X), npca)
