@@ -17,6 +17,8 @@ EPILOG = """examples:
   flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2
   flymodel compare --dataset mnist --methods flyhash --k 2 4 --set flyhash.centering=mean --evaluation validation
   flymodel reproduce mnist --seeds 0 1 2          # the paper's Table 1, every method
+  flymodel simulate drosophila_mb --device cpp_standalone   # the spiking circuit on all 110 odours
+  flymodel simulate circuits/drosophila_mb.toml --set apl.gain_mv=0 --device numpy
   flymodel data
 """
 
@@ -68,6 +70,42 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from flymodel.io import write_json
+    from flymodel.plots import plot_kc_raster, plot_sparseness
+    from flymodel.spec import load_circuit
+    from flymodel.spiking import simulate
+    from flymodel.stimuli import circuit_stimuli
+
+    spec = load_circuit(args.circuit)
+    if args.set:
+        spec = spec.replace(**{key: value for key, value in (_split_set(item) for item in args.set)})
+    stimuli = circuit_stimuli(spec, n=args.n_stimuli)
+    output = Path(args.output or f"results/simulate-{spec.name}")
+    result = simulate(spec, stimuli.rates_hz, device=args.device, names=stimuli.names, directory=args.build_dir,
+                      progress=not args.quiet)
+    summary = result.summary()
+    paths = {"json": write_json(output / "results.json", summary)}
+    paths.update({f"raster {k}": v for k, v in plot_kc_raster(summary, output / "raster").items()})
+    paths.update({f"sparseness {k}": v for k, v in plot_sparseness(summary, output / "sparseness").items()})
+    fractions = result.fraction_responding()
+    print(f"{spec.name} on {args.device}: {len(stimuli)} stimuli x {spec.simulation.presentation_ms:g} ms, "
+          f"build {result.build_seconds:.1f} s, run {result.run_seconds:.1f} s")
+    print(f"responding KCs (>= {spec.simulation.min_spikes} spikes): mean {fractions.mean():.1%}, "
+          f"range {fractions.min():.1%} to {fractions.max():.1%}")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _split_set(item: str) -> tuple[str, Any]:
+    """Turn 'apl.gain_mv=0' into ('apl.gain_mv', 0)."""
+    key, sep, value = item.partition("=")
+    if not sep or "." not in key:
+        raise ValueError(f"--set {item!r} is not of the form SECTION.KEY=VALUE (e.g. apl.gain_mv=0)")
+    return key, _parse_value(value)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -136,6 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
     reproduce.set_defaults(func=_cmd_reproduce)
 
+    from flymodel.spec import available_circuits
+    from flymodel.spiking.devices import DEVICES
+
+    simulate = sub.add_parser(
+        "simulate", help="run a spiking circuit (Brian2) on its stimuli: spikes, sparseness, raster",
+        description="Build the circuit of a file in circuits/ (or a path) on a Brian2 device, present its stimuli "
+        "(all Hallem & Carlson odours, or images) one after another, and write results.json, raster.png/.pdf "
+        "(KC spikes and APL activity) and sparseness.png/.pdf (responding KCs per stimulus).",
+    )
+    simulate.add_argument("circuit", help=f"a circuit name ({', '.join(available_circuits())}) or a .toml path")
+    simulate.add_argument("--device", choices=DEVICES, default="cpp_standalone",
+                          help="Brian2 device: numpy (no compiler), cython, cpp_standalone (default) or cuda_standalone")
+    simulate.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                          help="override a circuit value, e.g. apl.gain_mv=0 or simulation.presentation_ms=500")
+    simulate.add_argument("--n-stimuli", type=int, metavar="N",
+                          help="present only N stimuli (odours: the first N; images: N random ones, default 100)")
+    simulate.add_argument("--output", metavar="DIR", help="output directory (default: results/simulate-CIRCUIT)")
+    simulate.add_argument("--build-dir", metavar="DIR", help="standalone project folder (default: a temporary one)")
+    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.set_defaults(func=_cmd_simulate)
+
     data = sub.add_parser("data", help="show where the data files are and verify their checksums",
                           description="List the data directories searched and verify every data file's sha256.")
     data.set_defaults(func=_cmd_data)
@@ -148,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
         parser.exit(2, f"flymodel: error: {exc}\n")
     except KeyboardInterrupt:
         parser.exit(130, "flymodel: interrupted\n")

@@ -51,3 +51,43 @@ def plot_map_vs_k(results: dict[str, Any], stem: str | Path) -> dict[str, Path]:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return save_figure(fig, stem)
+
+
+def plot_kc_raster(summary: dict[str, Any], stem: str | Path) -> dict[str, Path]:
+    """KC spike raster of the first presentations with the APL activity below, from a simulate results record."""
+    raster = summary["raster"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot(raster["time_s"], raster["kc"], "|", color="black", markersize=2, alpha=0.6)
+    bottom.plot(raster["apl_time_s"], raster["apl_activity"], color="tab:red", lw=1)
+    edges = raster["presentation_edges_s"]
+    for ax in (top, bottom):
+        for edge in edges[1:-1]:
+            ax.axvline(edge, color="grey", lw=0.5, ls=":")
+    for name, left, right in zip(raster["stimuli"], edges[:-1], edges[1:]):
+        top.text((left + right) / 2, 1.01, name, transform=top.get_xaxis_transform(), ha="center", va="bottom",
+                 fontsize=7, clip_on=False)
+    top.set_ylabel("Kenyon cell")
+    top.set_ylim(-0.5, summary["circuit"]["kc"]["n"] - 0.5)
+    bottom.set_ylabel("APL activity\n(KC spikes in τ_APL)")
+    bottom.set_xlabel("time (s)")
+    top.set_title(f"{summary['circuit']['name']}: APL gain {summary['apl_gain_mv']:g} mV, device {summary['device']}",
+                  fontsize=10, pad=16)
+    return save_figure(fig, stem)
+
+
+def plot_sparseness(summary: dict[str, Any], stem: str | Path) -> dict[str, Path]:
+    """Fraction of responding KCs per stimulus (sorted), with the mean and the 5–10 % band measured in flies."""
+    fractions = sorted((s["fraction_responding"] * 100 for s in summary["stimuli"]), reverse=True)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.axhspan(5, 10, color="tab:green", alpha=0.15, label="5–10 % (in vivo)")
+    ax.bar(range(len(fractions)), fractions, color="tab:blue", width=0.85, label="per stimulus")
+    mean = summary["mean_fraction_responding"] * 100
+    ax.axhline(mean, color="black", ls="--", lw=1, label=f"mean {mean:.1f} %")
+    ax.set_xlabel("stimulus (sorted by response)")
+    ax.set_ylabel("responding KCs (%)")
+    ax.set_xlim(-1, len(fractions))
+    ax.set_title(f"{summary['circuit']['name']}: KCs with ≥ {summary['circuit']['simulation']['min_spikes']} spikes "
+                 f"per presentation, APL gain {summary['apl_gain_mv']:g} mV", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    ax.grid(True, axis="y", alpha=0.3)
+    return save_figure(fig, stem)

@@ -1,0 +1,259 @@
+"""CircuitSpec: the PN→KC→APL circuit declared in a TOML file under circuits/, validated with errors naming file and key.
+
+One spec drives both encoders: the spiking network (flymodel.spiking) and the rate model (flymodel.rate).
+A file may start with ``inherits = "other.toml"`` (relative to its folder) and override single values; every
+key is checked against the schema below, so a typo is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The circuits/ folder of the checkout; bare names such as "drosophila_mb" are looked up there.
+CIRCUITS_DIR = Path(__file__).resolve().parents[1] / "circuits"
+
+INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist")
+PN_TRANSFORMS = ("linear", "olsen2010")
+SPIKE_MODELS = ("poisson", "regular")
+WIRINGS = ("sparse", "dense")
+
+
+class CircuitSpecError(ValueError):
+    """A circuit file is unreadable, or a key in it is unknown, missing or out of range."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Projection neurons: how many, which stimuli drive them, and how a stimulus becomes PN firing rates."""
+
+    source: str = "hallem_carlson"  # stimuli presented by `flymodel simulate`: odours or images
+    n: int = 24  # PNs (one per input feature: receptor or pixel)
+    transform: str = "linear"  # odours: 'linear' (PN rate = ORN rate) or 'olsen2010' (divisive normalisation)
+    max_rate_hz: float = 100.0  # images: rate of a fully on pixel; olsen2010: R_max
+    olsen_sigma_hz: float = 12.0  # olsen2010: semi-saturation constant σ
+    olsen_m: float = 0.05  # olsen2010: weight of the lateral (total ORN) suppression
+    spike_model: str = "poisson"  # 'poisson' or 'regular' spike trains at the PN rate
+
+
+@dataclass(frozen=True)
+class KCSpec:
+    """Kenyon cells: leaky integrate-and-fire neurons and their PN→KC wiring."""
+
+    n: int = 2000
+    wiring: str = "sparse"  # 'sparse': fan_in random PNs with weight 1 (FlyHash); 'dense': every entry N(0, 1)
+    fan_in: int = 6  # PNs per KC (claws) for sparse wiring
+    tau_m_ms: float = 10.0  # membrane time constant
+    threshold_mv: float = 10.0  # spike threshold above rest
+    reset_mv: float = 0.0  # reset potential relative to rest
+    refractory_ms: float = 2.0
+    epsp_mv: float = 1.0  # mean depolarisation per PN spike per unit weight: epsp · τ_m is the area under one EPSP
+    tau_syn_ms: float = 0.0  # decay of the synaptic current; 0 makes each PN spike a jump of epsp_mv in v
+
+
+@dataclass(frozen=True)
+class APLSpec:
+    """The graded (non-spiking) APL: it integrates KC spikes and subtracts gain × activity from every KC."""
+
+    gain_mv: float = 1.0  # inhibition per unit APL activity; 0 removes the feedback
+    tau_ms: float = 5.0  # decay of APL activity (a KC spike adds 1)
+
+
+@dataclass(frozen=True)
+class PlasticitySpec:
+    """The spiking Krotov–Hopfield rule on PN→KC synapses (see flymodel.spiking.network for the mapping to eq. 1)."""
+
+    enabled: bool = False
+    lr: float = 1e-3  # η0: learning rate per KC spike, decaying linearly to 0 over the run
+    delta: float = 0.0  # anti-Hebbian strength Δ for strongly driven losers
+    trace_ms: float = 20.0  # τ_x of the PN rate traces and the KC drive trace
+    anti_margin_mv: float = 2.0  # a loser within this margin below threshold counts as strongly driven
+    anti_interval_ms: float = 10.0  # at most one anti-Hebbian event per loser per interval
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """Time step, presentation time per stimulus, readout and the seed of wiring and spike trains."""
+
+    dt_ms: float = 0.1
+    presentation_ms: float = 200.0
+    min_spikes: int = 1  # a KC responds to a stimulus if it fires at least this many spikes
+    seed: int = 0
+
+
+SECTIONS: dict[str, type] = {"inputs": InputSpec, "kc": KCSpec, "apl": APLSpec, "plasticity": PlasticitySpec,
+                             "simulation": SimulationSpec}
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """A validated circuit: its name, where it came from and the five parameter sections."""
+
+    name: str
+    description: str = ""
+    inputs: InputSpec = field(default_factory=InputSpec)
+    kc: KCSpec = field(default_factory=KCSpec)
+    apl: APLSpec = field(default_factory=APLSpec)
+    plasticity: PlasticitySpec = field(default_factory=PlasticitySpec)
+    simulation: SimulationSpec = field(default_factory=SimulationSpec)
+    source: str = "<code>"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def replace(self, **changes: Any) -> CircuitSpec:
+        """A copy with dotted keys changed, e.g. spec.replace(**{"apl.gain_mv": 0.0}); validated like a file."""
+        sections = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        top = {"name": self.name, "description": self.description}
+        for key, value in changes.items():
+            section, dot, param = key.partition(".")
+            if not dot:
+                if key not in top:
+                    raise CircuitSpecError(f"{self.source}: cannot change {key!r}; use SECTION.KEY with a section among "
+                                           f"{', '.join(SECTIONS)}, or name/description")
+                top[key] = value
+                continue
+            if section not in SECTIONS or param not in sections[section]:
+                raise CircuitSpecError(f"{self.source}: unknown key {key!r}; expected SECTION.KEY with keys from: "
+                                       f"{', '.join(f'{s}.{k}' for s in SECTIONS for k in sections[s])}")
+            sections[section][param] = value
+        return _from_tables(top, sections, self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary of every value (for results JSON)."""
+        return dataclasses.asdict(self)
+
+
+def load_circuit(path_or_name: str | os.PathLike[str]) -> CircuitSpec:
+    """Load and validate a circuit file; a bare name such as 'drosophila_mb' is read from circuits/."""
+    path = Path(path_or_name)
+    if path.suffix != ".toml" and not path.exists():
+        path = CIRCUITS_DIR / f"{path.name}.toml"
+    tables = _read_with_inheritance(path, ())
+    top = {key: tables.pop(key) for key in ("name", "description") if key in tables}
+    top.setdefault("name", path.stem)
+    unknown = sorted(set(tables) - set(SECTIONS))
+    if unknown:
+        raise CircuitSpecError(f"{path}: unknown section or key {', '.join(map(repr, unknown))}; expected name, "
+                               f"description, inherits and the sections {', '.join(f'[{s}]' for s in SECTIONS)}")
+    for name, value in tables.items():
+        if not isinstance(value, dict):
+            raise CircuitSpecError(f"{path}: {name!r} must be a table ([{name}]), got {value!r}")
+    return _from_tables(top, tables, str(path))
+
+
+def available_circuits() -> list[str]:
+    """Names of the circuit files shipped in circuits/."""
+    return sorted(p.stem for p in CIRCUITS_DIR.glob("*.toml"))
+
+
+def _read_with_inheritance(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """Parse one TOML file and merge it over the file it inherits from (section by section, key by key)."""
+    if not path.is_file():
+        known = ", ".join(available_circuits()) or "none"
+        raise CircuitSpecError(f"circuit file {path} does not exist; circuits shipped in {CIRCUITS_DIR}: {known}")
+    if path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
+        raise CircuitSpecError(f"{path}: 'inherits' forms a cycle: {cycle}")
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CircuitSpecError(f"{path}: not valid TOML: {exc}") from None
+    parent = tables.pop("inherits", None)
+    if parent is None:
+        return tables
+    if not isinstance(parent, str):
+        raise CircuitSpecError(f"{path}: 'inherits' must be a file name such as \"drosophila_mb.toml\", got {parent!r}")
+    if not (path.parent / parent).is_file():
+        raise CircuitSpecError(f"{path}: inherits = {parent!r}, but {path.parent / parent} does not exist")
+    base = _read_with_inheritance(path.parent / parent, (*chain, path.resolve()))
+    base.pop("name", None)
+    base.pop("description", None)
+    for key, value in tables.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return base
+
+
+def _from_tables(top: dict[str, Any], tables: dict[str, dict[str, Any]], source: str) -> CircuitSpec:
+    """Build the spec from plain tables, type-checking every value against the section's field types."""
+    sections = {}
+    for name, klass in SECTIONS.items():
+        values = dict(tables.get(name, {}))
+        fields = {f.name: f for f in dataclasses.fields(klass)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise CircuitSpecError(f"{source}: [{name}] has unknown key {', '.join(map(repr, unknown))}; "
+                                   f"expected keys: {', '.join(fields)}")
+        for key, value in values.items():
+            values[key] = _coerce(value, fields[key].type, f"{source}: [{name}] {key}")
+        sections[name] = klass(**values)
+    for key in ("name", "description"):
+        if key in top and not isinstance(top[key], str):
+            raise CircuitSpecError(f"{source}: {key} must be a string, got {top[key]!r}")
+    return CircuitSpec(name=top["name"], description=top.get("description", ""), source=source, **sections)
+
+
+def _coerce(value: Any, annotation: str, where: str) -> Any:
+    """Check a TOML value against a field annotation ('int', 'float', 'bool', 'str'); ints are accepted as floats."""
+    if annotation == "bool":
+        ok = isinstance(value, bool)
+    elif annotation == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif annotation == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        expected = {"float": "a finite number", "int": "an integer", "bool": "true or false", "str": "a string"}[annotation]
+        raise CircuitSpecError(f"{where} = {value!r}: expected {expected}")
+    return value
+
+
+def _validate(spec: CircuitSpec) -> None:
+    """Range checks across the sections; each error names the file, the key, the value and the allowed range."""
+    where = spec.source
+
+    def need(ok: bool, key: str, value: Any, expected: str) -> None:
+        if not ok:
+            raise CircuitSpecError(f"{where}: {key} = {value!r}: expected {expected}")
+
+    i, kc, apl, pl, sim = spec.inputs, spec.kc, spec.apl, spec.plasticity, spec.simulation
+    need(i.source in INPUT_SOURCES, "[inputs] source", i.source, f"one of {', '.join(INPUT_SOURCES)}")
+    need(i.n >= 1, "[inputs] n", i.n, "an integer >= 1")
+    need(i.transform in PN_TRANSFORMS, "[inputs] transform", i.transform, f"one of {', '.join(PN_TRANSFORMS)}")
+    need(i.max_rate_hz > 0, "[inputs] max_rate_hz", i.max_rate_hz, "a rate > 0 Hz")
+    need(i.olsen_sigma_hz > 0, "[inputs] olsen_sigma_hz", i.olsen_sigma_hz, "a rate > 0 Hz")
+    need(i.olsen_m >= 0, "[inputs] olsen_m", i.olsen_m, "a number >= 0")
+    need(i.spike_model in SPIKE_MODELS, "[inputs] spike_model", i.spike_model, f"one of {', '.join(SPIKE_MODELS)}")
+    need(kc.n >= 2, "[kc] n", kc.n, "an integer >= 2")
+    need(kc.wiring in WIRINGS, "[kc] wiring", kc.wiring, f"one of {', '.join(WIRINGS)}")
+    if kc.wiring == "sparse":
+        need(1 <= kc.fan_in <= i.n, "[kc] fan_in", kc.fan_in, f"an integer in [1, {i.n}] (the number of PNs)")
+    need(kc.tau_m_ms > 0, "[kc] tau_m_ms", kc.tau_m_ms, "a time > 0 ms")
+    need(kc.threshold_mv > 0, "[kc] threshold_mv", kc.threshold_mv, "a potential > 0 mV above rest")
+    need(kc.reset_mv < kc.threshold_mv, "[kc] reset_mv", kc.reset_mv, f"a potential below threshold_mv = {kc.threshold_mv}")
+    need(kc.refractory_ms >= 0, "[kc] refractory_ms", kc.refractory_ms, "a time >= 0 ms")
+    need(kc.epsp_mv > 0, "[kc] epsp_mv", kc.epsp_mv, "a potential > 0 mV")
+    need(kc.tau_syn_ms >= 0, "[kc] tau_syn_ms", kc.tau_syn_ms, "a time >= 0 ms (0: instantaneous synapses)")
+    need(apl.gain_mv >= 0, "[apl] gain_mv", apl.gain_mv, "a gain >= 0 mV (0 removes APL feedback)")
+    need(apl.tau_ms > 0, "[apl] tau_ms", apl.tau_ms, "a time > 0 ms")
+    need(pl.lr >= 0, "[plasticity] lr", pl.lr, "a learning rate >= 0")
+    need(pl.delta >= 0, "[plasticity] delta", pl.delta, "an anti-Hebbian strength >= 0")
+    need(pl.trace_ms > 0, "[plasticity] trace_ms", pl.trace_ms, "a time > 0 ms")
+    need(0 < pl.anti_margin_mv < kc.threshold_mv - kc.reset_mv, "[plasticity] anti_margin_mv", pl.anti_margin_mv,
+         f"a margin in (0, {kc.threshold_mv - kc.reset_mv}) mV below threshold")
+    need(pl.anti_interval_ms > 0, "[plasticity] anti_interval_ms", pl.anti_interval_ms, "a time > 0 ms")
+    need(sim.dt_ms > 0, "[simulation] dt_ms", sim.dt_ms, "a time step > 0 ms")
+    need(sim.presentation_ms >= 10 * sim.dt_ms, "[simulation] presentation_ms", sim.presentation_ms,
+         f"a time >= 10 time steps ({10 * sim.dt_ms} ms)")
+    need(sim.min_spikes >= 1, "[simulation] min_spikes", sim.min_spikes, "an integer >= 1")
+    need(sim.seed >= 0, "[simulation] seed", sim.seed, "an integer >= 0")

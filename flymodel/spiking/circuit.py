@@ -1,0 +1,235 @@
+"""Build a spec's spiking circuit once on a Brian2 device and run it on many stimulus sets and parameter values.
+
+In cpp_standalone (and cuda_standalone) the binary is compiled once; each run passes the stimuli (a TimedArray),
+the APL gain and the weights as run_args, so sweeps never recompile. On the numpy/Cython runtime the network is
+restored to its initial state before each run. Every device returns the same SpikingResult.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from flymodel.spec import CircuitSpec
+from flymodel.spiking.devices import STANDALONE, activate_device, current_generation
+from flymodel.spiking.network import Network, build_network
+from flymodel.validation import check_features
+from flymodel.wiring import check_weights, random_wiring
+
+#: C++ progress report of standalone runs: one line per report period, parsed by the progress bar.
+_REPORT = 'std::cout << "flymodel-progress " << completed << std::endl << std::flush;'
+_PROGRESS = re.compile(r"flymodel-progress ([0-9.eE+-]+)")
+
+
+@dataclass(eq=False)
+class SpikingResult:
+    """What a spiking run produced, the same on every device: spikes, counts per stimulus, APL trace, weights."""
+
+    spec: CircuitSpec
+    device: str
+    stimulus_names: tuple[str, ...]
+    counts: np.ndarray  # (n_stimuli, n_kc) KC spikes per presentation
+    kc_spike_index: np.ndarray
+    kc_spike_time_s: np.ndarray
+    apl_time_s: np.ndarray
+    apl_activity: np.ndarray
+    weights: np.ndarray  # (n_kc, n_pn) PN→KC weights at the end of the run
+    apl_gain_mv: float
+    run_seconds: float
+    build_seconds: float
+    pn_spike_index: np.ndarray | None = None
+    pn_spike_time_s: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Boolean (n_stimuli, n_kc): KCs that fired at least min_spikes spikes to each stimulus."""
+        return self.counts >= self.spec.simulation.min_spikes
+
+    def fraction_responding(self) -> np.ndarray:
+        """Population sparseness per stimulus: the fraction of KCs that responded."""
+        return self.codes.mean(axis=1)
+
+    def summary(self, raster_stimuli: int = 5) -> dict[str, Any]:
+        """JSON-ready record: settings, timings, per stimulus the responding KCs and their spike counts and the mean
+        APL activity, and the spikes and APL trace of the first raster_stimuli presentations (to draw the raster)."""
+        fractions = self.fraction_responding()
+        presentation = self.spec.simulation.presentation_ms * 1e-3
+        shown = min(raster_stimuli, len(self.stimulus_names))
+        in_raster = self.kc_spike_time_s < shown * presentation
+        apl_window = self.apl_time_s < shown * presentation
+        which = np.minimum((self.apl_time_s / presentation).astype(int), len(self.stimulus_names) - 1)
+        apl_means = np.bincount(which, weights=self.apl_activity, minlength=len(self.stimulus_names)) / np.maximum(
+            np.bincount(which, minlength=len(self.stimulus_names)), 1)
+        return {
+            "circuit": self.spec.to_dict(), "device": self.device, "apl_gain_mv": self.apl_gain_mv,
+            "build_seconds": self.build_seconds, "run_seconds": self.run_seconds,
+            "mean_fraction_responding": float(fractions.mean()),
+            "stimuli": [{"name": name, "fraction_responding": float(f), "mean_apl_activity": float(a),
+                         "responding_kcs": np.flatnonzero(code).tolist(), "spike_counts": row[code].tolist()}
+                        for name, f, a, code, row in zip(self.stimulus_names, fractions, apl_means, self.codes,
+                                                         self.counts)],
+            "raster": {"stimuli": list(self.stimulus_names[:shown]),
+                       "presentation_edges_s": (np.arange(shown + 1) * presentation).tolist(),
+                       "kc": self.kc_spike_index[in_raster], "time_s": self.kc_spike_time_s[in_raster],
+                       "apl_time_s": self.apl_time_s[apl_window], "apl_activity": self.apl_activity[apl_window]},
+            "mean_synapse_norm": float(np.linalg.norm(self.weights, axis=1).mean()),
+            **self.extra,
+        }
+
+
+class SpikingCircuit:
+    """The spec's network built for n_stimuli presentations on one device; run() presents stimuli and collects results.
+
+    weights: PN→KC weights (n_kc × n_pn); default the spec's random wiring. Sparse wiring connects only the
+    non-zero entries; later runs may change their values but not the pattern. directory: standalone project
+    folder (default a new temporary folder). Brian2 keeps one device per process: building another circuit
+    invalidates this one.
+    """
+
+    def __init__(self, spec: CircuitSpec, n_stimuli: int, weights: Any = None, device: str = "numpy",
+                 directory: str | Path | None = None, record_pn: bool = False, cuda_codegen_only: bool = False):
+        if not isinstance(n_stimuli, (int, np.integer)) or isinstance(n_stimuli, bool) or n_stimuli < 1:
+            raise ValueError(f"n_stimuli={n_stimuli!r} must be an integer >= 1")
+        self.spec, self.n_stimuli, self.device = spec, int(n_stimuli), device
+        self.codegen_only = cuda_codegen_only
+        self.weights = random_wiring(spec) if weights is None else check_weights(weights, spec)
+        if device in STANDALONE:
+            self.directory = Path(directory or tempfile.mkdtemp(prefix=f"flymodel_{spec.name}_"))
+        else:
+            self.directory = None
+        self._generation = activate_device(device, self.directory, cuda_codegen_only)
+        import brian2 as b2
+
+        b2.seed(spec.simulation.seed)
+        self.duration = spec.simulation.presentation_ms * 1e-3 * self.n_stimuli
+        self.network: Network = build_network(spec, np.zeros((self.n_stimuli, spec.inputs.n)), self.weights,
+                                              record_pn=record_pn)
+        started = time.perf_counter()
+        if device in STANDALONE:
+            self.network.net.run(self.duration * b2.second, report=_REPORT, report_period=0.5 * b2.second, namespace={})
+            b2.device.build(directory=str(self.directory), compile=not cuda_codegen_only, run=False,
+                            with_output=False)
+        else:
+            self.network.net.store("initial")
+        self.build_seconds = time.perf_counter() - started
+
+    def run(self, rates_hz: Any, apl_gain_mv: float | None = None, weights: Any = None,
+            names: tuple[str, ...] | None = None, progress: bool = False) -> SpikingResult:
+        """Present each row of rates_hz (n_stimuli × n_pn, Hz) for presentation_ms; returns the spikes and traces."""
+        if current_generation() != self._generation:
+            raise RuntimeError("another circuit was built since this one (Brian2 has one device per process); "
+                               "build this circuit again")
+        if self.codegen_only:
+            raise RuntimeError(f"this circuit was generated without a GPU (cuda_codegen_only); its code is in "
+                               f"{self.directory} and cannot be run here")
+        rates = check_features(rates_hz, "rates_hz", n_features=self.spec.inputs.n).astype(float)
+        if rates.shape[0] != self.n_stimuli:
+            raise ValueError(f"rates_hz has {rates.shape[0]} stimuli; this circuit was built for {self.n_stimuli}")
+        if rates.min() < 0:
+            raise ValueError(f"rates_hz holds a negative rate ({rates.min()} Hz); firing rates must be >= 0")
+        gain = self.spec.apl.gain_mv if apl_gain_mv is None else float(apl_gain_mv)
+        if not (np.isfinite(gain) and gain >= 0):
+            raise ValueError(f"apl_gain_mv={apl_gain_mv} must be a finite gain >= 0 mV")
+        w = self.weights if weights is None else check_weights(weights, self.spec)
+        net = self.network
+        if weights is not None and self.spec.kc.wiring == "sparse":
+            outside = np.ones(w.shape, bool)
+            outside[net.post, net.pre] = False
+            if np.any(w[outside] != 0):
+                raise ValueError("weights are non-zero where this sparse circuit has no synapse; build a circuit "
+                                 "with these weights instead")
+        names = tuple(names) if names is not None else tuple(f"stimulus {i}" for i in range(self.n_stimuli))
+        if len(names) != self.n_stimuli:
+            raise ValueError(f"names has {len(names)} entries for {self.n_stimuli} stimuli")
+        started = time.perf_counter()
+        if self.device in STANDALONE:
+            self._run_standalone(rates, gain, w, progress)
+        else:
+            self._run_runtime(rates, gain, w, progress)
+        elapsed = time.perf_counter() - started
+        return self._collect(names, gain, elapsed)
+
+    def _run_runtime(self, rates: np.ndarray, gain: float, w: np.ndarray, progress: bool) -> None:
+        import brian2 as b2
+
+        net = self.network
+        net.net.restore("initial")
+        b2.seed(self.spec.simulation.seed)
+        stimulus = b2.TimedArray(rates * b2.Hz, dt=self.spec.simulation.presentation_ms * b2.ms, name="stimulus")
+        net.pn.namespace["stimulus"] = stimulus
+        net.kc.apl_gain = gain * b2.mV
+        net.pn_kc.w = w[net.post, net.pre]
+        with tqdm(total=self.n_stimuli, desc=f"{self.spec.name} ({self.device})", unit="stimulus",
+                  disable=not progress) as bar:
+            def report(elapsed: Any, completed: float, start: Any, duration: Any) -> None:
+                bar.update(int(completed * self.n_stimuli) - bar.n)
+
+            net.net.run(self.duration * b2.second, report=report if progress else None, report_period=0.5 * b2.second,
+                        namespace={})
+
+    def _run_standalone(self, rates: np.ndarray, gain: float, w: np.ndarray, progress: bool) -> None:
+        import brian2 as b2
+
+        net = self.network
+        run_args = {net.stimulus: rates * b2.Hz, net.kc.apl_gain: gain * b2.mV, net.pn_kc.w: w[net.post, net.pre]}
+        stdout = self.directory / "results" / "stdout.txt"
+        stdout.parent.mkdir(parents=True, exist_ok=True)
+        stdout.write_text("")
+        done = threading.Event()
+        with tqdm(total=self.n_stimuli, desc=f"{self.spec.name} ({self.device})", unit="stimulus",
+                  disable=not progress) as bar:
+            def follow() -> None:
+                while not done.wait(0.2):
+                    found = _PROGRESS.findall(stdout.read_text()) if stdout.exists() else []
+                    if found:
+                        bar.update(int(float(found[-1]) * self.n_stimuli) - bar.n)
+
+            watcher = threading.Thread(target=follow, daemon=True)
+            watcher.start()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    b2.device.run(directory=str(self.directory), with_output=False, run_args=run_args)
+            finally:
+                done.set()
+                watcher.join()
+            bar.update(self.n_stimuli - bar.n)
+
+    def _collect(self, names: tuple[str, ...], gain: float, elapsed: float) -> SpikingResult:
+        net, sim = self.network, self.spec.simulation
+        steps = np.rint(np.asarray(net.kc_spikes.t[:]) / (sim.dt_ms * 1e-3)).astype(np.int64)
+        index = np.asarray(net.kc_spikes.i[:], dtype=np.int64)
+        stimulus = steps // int(round(sim.presentation_ms / sim.dt_ms))
+        counts = np.zeros((self.n_stimuli, self.spec.kc.n), dtype=np.int32)
+        np.add.at(counts, (np.minimum(stimulus, self.n_stimuli - 1), index), 1)
+        weights = np.zeros_like(self.weights)
+        weights[net.post, net.pre] = np.asarray(net.pn_kc.w[:])
+        pn_i = pn_t = None
+        if net.pn_spikes is not None:
+            pn_i, pn_t = np.asarray(net.pn_spikes.i[:]), np.asarray(net.pn_spikes.t[:])
+        return SpikingResult(
+            spec=self.spec, device=self.device, stimulus_names=names, counts=counts, kc_spike_index=index,
+            kc_spike_time_s=np.asarray(net.kc_spikes.t[:]), apl_time_s=np.asarray(net.apl_trace.t[:]),
+            apl_activity=np.asarray(net.apl_trace.a[0]), weights=weights, apl_gain_mv=gain, run_seconds=elapsed,
+            build_seconds=self.build_seconds, pn_spike_index=pn_i, pn_spike_time_s=pn_t,
+        )
+
+
+def simulate(spec: CircuitSpec, rates_hz: Any, device: str = "numpy", apl_gain_mv: float | None = None,
+             weights: Any = None, names: tuple[str, ...] | None = None, directory: str | Path | None = None,
+             record_pn: bool = False, progress: bool = False) -> SpikingResult:
+    """Build the spec's circuit on `device` and present every row of rates_hz once: one call, any device."""
+    rates = check_features(rates_hz, "rates_hz", n_features=spec.inputs.n)
+    circuit = SpikingCircuit(spec, rates.shape[0], weights=weights, device=device, directory=directory,
+                             record_pn=record_pn)
+    return circuit.run(rates, apl_gain_mv=apl_gain_mv, names=names, progress=progress)

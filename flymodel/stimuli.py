@@ -1,0 +1,75 @@
+"""PN firing rates for a circuit's stimuli: Hallem & Carlson odours (ORN → PN) or images (pixel → rate)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from flymodel.data import load_dataset, load_hallem_carlson
+from flymodel.spec import CircuitSpec
+from flymodel.validation import check_features
+
+
+@dataclass(frozen=True, eq=False)
+class Stimuli:
+    """Named stimuli as PN rates in Hz (n_stimuli × n_pn), with class labels where the source has them."""
+
+    names: tuple[str, ...]
+    rates_hz: np.ndarray
+    labels: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.rates_hz.shape[0]
+
+    def subset(self, index: np.ndarray | slice) -> Stimuli:
+        """The stimuli at the given rows."""
+        rows = np.arange(len(self))[index]
+        return Stimuli(tuple(self.names[i] for i in rows), self.rates_hz[rows],
+                       None if self.labels is None else self.labels[rows])
+
+
+def olsen_pn_rates(orn_hz: np.ndarray, r_max: float, sigma: float, m: float) -> np.ndarray:
+    """ORN → PN divisive normalisation (Olsen, Bhandawat & Wilson 2010, Neuron 66:287, Fig. 7 model).
+
+    PN = R_max · ORN^1.5 / (σ^1.5 + ORN^1.5 + (m · Σ_glomeruli ORN)^1.5), per odour (row).
+    """
+    orn = np.maximum(np.asarray(orn_hz, dtype=float), 0.0)
+    lateral = (m * orn.sum(axis=1, keepdims=True)) ** 1.5
+    return r_max * orn ** 1.5 / (sigma ** 1.5 + orn ** 1.5 + lateral)
+
+
+def odour_stimuli(spec: CircuitSpec, root: str | os.PathLike[str] | None = None) -> Stimuli:
+    """The 110 Hallem & Carlson (2006) odours as PN rates: absolute ORN rates, then the spec's ORN → PN transform."""
+    table = load_hallem_carlson(root)
+    if spec.inputs.n != len(table.receptors):
+        raise ValueError(f"{spec.source}: [inputs] n = {spec.inputs.n}, but the Hallem & Carlson table has "
+                         f"{len(table.receptors)} receptors; set n = {len(table.receptors)} for odour inputs")
+    orn = table.absolute_rates()
+    if spec.inputs.transform == "olsen2010":
+        rates = olsen_pn_rates(orn, spec.inputs.max_rate_hz, spec.inputs.olsen_sigma_hz, spec.inputs.olsen_m)
+    else:
+        rates = orn
+    return Stimuli(table.odours, rates)
+
+
+def image_rates(spec: CircuitSpec, images: np.ndarray) -> np.ndarray:
+    """Pixels (uint8 0–255, or floats in [0, 1]) → PN rates: max_rate_hz × intensity, one PN per pixel."""
+    flat = np.asarray(images).reshape(len(images), -1)
+    scale = 255.0 if flat.dtype == np.uint8 else 1.0
+    flat = check_features(flat, "images", n_features=spec.inputs.n).astype(float) / scale
+    if flat.min() < 0 or flat.max() > 1:
+        raise ValueError(f"images hold intensities in [{flat.min()}, {flat.max()}]; expected uint8 or floats in [0, 1]")
+    return spec.inputs.max_rate_hz * flat
+
+
+def circuit_stimuli(spec: CircuitSpec, n: int | None = None, seed: int = 0,
+                    root: str | os.PathLike[str] | None = None) -> Stimuli:
+    """The stimuli of the spec's input source: all odours, or n images (seeded random choice; default 100)."""
+    if spec.inputs.source == "hallem_carlson":
+        stimuli = odour_stimuli(spec, root)
+        return stimuli if n is None else stimuli.subset(slice(0, n))
+    data = load_dataset(spec.inputs.source, root)
+    rows = np.sort(np.random.default_rng(seed).choice(len(data.labels), size=n or 100, replace=False))
+    return Stimuli(tuple(f"{data.name}[{r}]" for r in rows), image_rates(spec, data.images[rows]), data.labels[rows])
