@@ -28,6 +28,9 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/validation_choices.py biohash
 	$(BIN)/python benchmarks/biohash_speed.py
 	$(BIN)/python benchmarks/reproduce_tables.py mnist cifar10
+	$(BIN)/python benchmarks/spiking_circuit.py
+	$(BIN)/python benchmarks/spiking_learning.py
+	$(BIN)/python benchmarks/spiking_gpu.py   # measures only where a CUDA GPU and nvcc are present
 
 clean:
 	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis

@@ -45,7 +45,7 @@ class SpikingResult:
     weights: np.ndarray  # (n_kc, n_pn) PN→KC weights at the end of the run
     apl_gain_mv: float
     run_seconds: float
-    build_seconds: float
+    build_seconds: float  # compiling the standalone project (0 on the runtime devices)
     pn_spike_index: np.ndarray | None = None
     pn_spike_time_s: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -119,9 +119,10 @@ class SpikingCircuit:
             self.network.net.run(self.duration * b2.second, report=_REPORT, report_period=0.5 * b2.second, namespace={})
             b2.device.build(directory=str(self.directory), compile=not cuda_codegen_only, run=False,
                             with_output=False)
-        else:
+            self.build_seconds = time.perf_counter() - started
+        else:  # the runtime generates its code during the first run, which therefore takes longer
             self.network.net.store("initial")
-        self.build_seconds = time.perf_counter() - started
+            self.build_seconds = 0.0
 
     def run(self, rates_hz: Any, apl_gain_mv: float | None = None, weights: Any = None,
             names: tuple[str, ...] | None = None, progress: bool = False) -> SpikingResult:
@@ -207,8 +208,10 @@ class SpikingCircuit:
 
     def _collect(self, names: tuple[str, ...], gain: float, elapsed: float) -> SpikingResult:
         net, sim = self.network, self.spec.simulation
-        steps = np.rint(np.asarray(net.kc_spikes.t[:]) / (sim.dt_ms * 1e-3)).astype(np.int64)
-        index = np.asarray(net.kc_spikes.i[:], dtype=np.int64)
+        # Copies: on the runtime devices Brian2's monitor buffers are reused by the next run.
+        spike_times = np.array(net.kc_spikes.t[:], dtype=float)
+        steps = np.rint(spike_times / (sim.dt_ms * 1e-3)).astype(np.int64)
+        index = np.array(net.kc_spikes.i[:], dtype=np.int64)
         stimulus = steps // int(round(sim.presentation_ms / sim.dt_ms))
         counts = np.zeros((self.n_stimuli, self.spec.kc.n), dtype=np.int32)
         np.add.at(counts, (np.minimum(stimulus, self.n_stimuli - 1), index), 1)
@@ -216,11 +219,11 @@ class SpikingCircuit:
         weights[net.post, net.pre] = np.asarray(net.pn_kc.w[:])
         pn_i = pn_t = None
         if net.pn_spikes is not None:
-            pn_i, pn_t = np.asarray(net.pn_spikes.i[:]), np.asarray(net.pn_spikes.t[:])
+            pn_i, pn_t = np.array(net.pn_spikes.i[:], dtype=np.int64), np.array(net.pn_spikes.t[:], dtype=float)
         return SpikingResult(
             spec=self.spec, device=self.device, stimulus_names=names, counts=counts, kc_spike_index=index,
-            kc_spike_time_s=np.asarray(net.kc_spikes.t[:]), apl_time_s=np.asarray(net.apl_trace.t[:]),
-            apl_activity=np.asarray(net.apl_trace.a[0]), weights=weights, apl_gain_mv=gain, run_seconds=elapsed,
+            kc_spike_time_s=spike_times, apl_time_s=np.array(net.apl_trace.t[:], dtype=float),
+            apl_activity=np.array(net.apl_trace.a[0], dtype=float), weights=weights, apl_gain_mv=gain, run_seconds=elapsed,
             build_seconds=self.build_seconds, pn_spike_index=pn_i, pn_spike_time_s=pn_t,
         )
 
