@@ -1,6 +1,7 @@
 """The fly-scale spiking circuit (circuits/drosophila_mb.toml) on all 110 Hallem & Carlson odours, cpp_standalone.
 
-Three measurements in one run, written to JSON (machine, versions, seeds, date), markdown and a figure:
+Three measurements in one run, written to JSON (machine, versions, seeds, date), markdown and figures (the
+measurements; the raster and per-odour sparseness of the default run):
   1. speed: a clean build plus all 110 odours (wall time), then a sweep of APL gains that reuses that build;
   2. APL creates sparseness: mean fraction of responding KCs against the APL gain (spiking, and the rate
      model's steady state on the same wiring), the gain-0 / default ratio and monotonicity;
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from flymodel.io import environment_info, write_json
-from flymodel.plots import plt, save_figure
+from flymodel.plots import plot_kc_raster, plot_sparseness, plt, save_figure
 from flymodel.rate import RateCircuit
 from flymodel.spec import CircuitSpec, load_circuit
 from flymodel.spiking import SpikingCircuit
@@ -105,6 +106,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "kwta_agreement": agreement,
     }
     write_json(f"{args.output}.json", record)
+    summary = default.summary()
+    plot_kc_raster(summary, f"{args.output}_raster")
+    plot_sparseness(summary, f"{args.output}_sparseness")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     gains = [s["apl_gain_mv"] for s in sweep]
     shown = [max(g, 0.02) for g in gains]  # gain 0 drawn at the left edge of the log axis
