@@ -246,6 +246,35 @@ def tiny_spec():
     return load_circuit("drosophila_mb").replace(**{"kc.n": 20, "simulation.presentation_ms": 20.0})
 
 
+def test_regular_pn_trains_fire_at_the_stimulus_rate():
+    """spike_model = 'regular': each PN fires rate × presentation spikes (± 1, the random starting phase)."""
+    spec = small_spec(**{"inputs.spike_model": "regular", "kc.n": 20})
+    rates = np.full((2, 24), 50.0)
+    rates[1] = np.linspace(0, 100, 24)
+    result = simulate(spec, rates, device="numpy", record_pn=True)
+    presentation = spec.simulation.presentation_ms * 1e-3
+    for s in range(2):
+        window = (result.pn_spike_time_s >= s * presentation) & (result.pn_spike_time_s < (s + 1) * presentation)
+        counts = np.bincount(result.pn_spike_index[window], minlength=24)
+        assert np.all(np.abs(counts - rates[s] * presentation) <= 1)
+
+
+def test_weights_loaded_from_a_fitted_biohash():
+    """A rate model's learned synapses drive the spiking circuit unchanged (dense connectivity from a dense W)."""
+    from flymodel.hashing import BioHash
+    from flymodel.wiring import hasher_weights
+
+    X = np.random.default_rng(0).random((300, 24)).astype(np.float32)
+    bio = BioHash(k=2, m=30, centering="none", seed=0).fit(X)
+    spec = small_spec(**{"kc.n": 30, "kc.wiring": "dense"})
+    W = hasher_weights(bio)
+    result = simulate(spec, 40.0 * X[:2], device="numpy", weights=W)
+    np.testing.assert_allclose(result.weights, W)
+    assert result.counts.shape == (2, 30)
+    with pytest.raises(ValueError, match="weights have shape"):
+        simulate(small_spec(), 40.0 * X[:2], device="numpy", weights=W)
+
+
 def test_run_rejects_bad_inputs():
     spec = tiny_spec()
     circuit = SpikingCircuit(spec, 2, device="numpy")
