@@ -34,7 +34,7 @@ def activate_device(name: str, directory: str | os.PathLike[str] | None = None, 
         raise ValueError(f"device={name!r} writes a project folder; pass directory=")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="_get_vc_env is private")
-        import brian2
+        import brian2  # noqa: F401  (first import, with its setuptools warning silenced)
     from brian2 import prefs, set_device
     from brian2.devices.device import get_device
 
