@@ -2,8 +2,8 @@
 
 from importlib import metadata
 
-from flymodel.hashing import (ITQ, LSH, BioHash, FlyHash, Hasher, NaiveBioHash, PCAHash, SpectralHash, load_hasher,
-                              make_hasher)
+from flymodel.hashing import (ITQ, LSH, BioConvHash, BioHash, FlyHash, Hasher, NaiveBioHash, PCAHash, SpectralHash,
+                              load_hasher, make_hasher)
 from flymodel.index import hamming_distances, search
 from flymodel.kwta import kwta
 from flymodel.metrics import mean_average_precision, retrieval_scores
@@ -13,5 +13,5 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["FlyHash", "LSH", "BioHash", "NaiveBioHash", "PCAHash", "ITQ", "SpectralHash", "Hasher", "load_hasher", "make_hasher", "hamming_distances", "search", "kwta",
+__all__ = ["FlyHash", "LSH", "BioHash", "NaiveBioHash", "BioConvHash", "PCAHash", "ITQ", "SpectralHash", "Hasher", "load_hasher", "make_hasher", "hamming_distances", "search", "kwta",
            "mean_average_precision", "retrieval_scores", "__version__"]

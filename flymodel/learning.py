@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -147,31 +148,45 @@ def train_synapses(
     seed: int = 0,
     progress: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    features: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    features_tag: str | None = None,
+    desc: str = "learning synapses",
 ) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """Learn W (n_units × d) from X by eq. 1 with the schedule; returns W and a per-epoch log.
 
     Weights start from N(0, 1) (Appendix D), drawn on the CPU from `seed`; each epoch visits the samples in a
     seeded random order. With `checkpoint`, the state is written (atomically) after every epoch, and a run
     started with the same arguments resumes from it and ends with the same W as an uninterrupted run.
+
+    With `features`, every minibatch of X is mapped through it before the update (streaming: the features of
+    the whole set are never held at once), and W has the features' width, read from the features of the first
+    minibatch. Those features (shape and sum) and `features_tag`, the caller's summary of what the features
+    depend on, enter the checkpoint fingerprint, so a resume with other features is refused. `desc` labels
+    the progress bar.
     """
     rule.validate(n_units)
     schedule.validate(X.shape[0])
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    fingerprint = {"n_units": n_units, "rule": asdict(rule), "schedule": asdict(schedule), "seed": int(seed),
-                   "data": [list(X.shape), float(X.double().sum())]}
-    W = torch.randn(n_units, X.shape[1], generator=gen).to(device=X.device, dtype=X.dtype)
+    fingerprint: dict[str, Any] = {"n_units": n_units, "rule": asdict(rule), "schedule": asdict(schedule),
+                                   "seed": int(seed), "data": [list(X.shape), float(X.double().sum())]}
+    like = X
+    if features is not None:
+        like = features(X[:schedule.batch_size])
+        fingerprint["features"] = [list(like.shape), float(like.double().sum()), features_tag]
+    W = torch.randn(n_units, like.shape[1], generator=gen).to(device=like.device, dtype=like.dtype)
     log: list[dict[str, float]] = []
     if checkpoint is not None and Path(checkpoint).exists():
-        W, log = _resume(checkpoint, fingerprint, gen, X)
+        W, log = _resume(checkpoint, fingerprint, gen, like)
     done = bool(log) and log[-1]["mean_norm"] < schedule.tol
-    bar = tqdm(total=schedule.max_epochs, initial=len(log), desc="learning synapses", unit="epoch", disable=not progress)
+    bar = tqdm(total=schedule.max_epochs, initial=len(log), desc=desc, unit="epoch", disable=not progress)
     for epoch in range(len(log), 0 if done else schedule.max_epochs):
         started = time.perf_counter()
         lr = schedule.lr * (1 - epoch / schedule.max_epochs)  # linear decay (Appendix D)
         order = torch.randperm(X.shape[0], generator=gen).to(X.device)
         total_energy = 0.0
         for start in range(0, X.shape[0], schedule.batch_size):
-            total_energy += update_(W, X[order[start:start + schedule.batch_size]], rule, lr)
+            batch = X[order[start:start + schedule.batch_size]]
+            total_energy += update_(W, batch if features is None else features(batch), rule, lr)
         mean_norm = float(synapse_norms(W, rule.p).mean())
         log.append({"epoch": epoch + 1, "lr": lr, "mean_norm": mean_norm, "energy": total_energy,
                     "seconds": time.perf_counter() - started})
@@ -193,11 +208,11 @@ def _save_checkpoint(path: str | os.PathLike[str], W: torch.Tensor, log: list[di
 
 
 def _resume(path: str | os.PathLike[str], fingerprint: dict[str, Any], gen: torch.Generator,
-            X: torch.Tensor) -> tuple[torch.Tensor, list[dict[str, float]]]:
-    """Load a checkpoint written for the same data and settings, restoring the shuffling generator."""
+            like: torch.Tensor) -> tuple[torch.Tensor, list[dict[str, float]]]:
+    """Load a checkpoint written for the same data and settings, restoring the shuffling generator; W gets like's device and dtype."""
     state = torch.load(path, weights_only=True)
     if state["fingerprint"] != fingerprint:
         raise ValueError(f"checkpoint {path} was written for other data or settings ({state['fingerprint']}); "
                          f"delete it or pass another checkpoint path")
     gen.set_state(state["generator"])
-    return state["W"].to(device=X.device, dtype=X.dtype), state["log"]
+    return state["W"].to(device=like.device, dtype=like.dtype), state["log"]

@@ -468,7 +468,7 @@ def test_transform_wrong_number_of_features(hasher_cls, X):
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: biohash, flyhash, itq, lsh, naivebiohash, pcahash, spectralhash"):
+    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: bioconvhash, biohash, flyhash, itq, lsh, naivebiohash, pcahash, spectralhash"):
         make_hasher("biohash2")
 
 

@@ -1,6 +1,7 @@
 """Hashers: estimators that turn feature vectors into boolean codes for Hamming search."""
 
 from flymodel.hashing.base import FORMAT_VERSION, Hasher, NotFittedError
+from flymodel.hashing.bioconvhash import BioConvHash
 from flymodel.hashing.biohash import BioHash, NaiveBioHash
 from flymodel.hashing.flyhash import FlyHash
 from flymodel.hashing.itq import ITQ
@@ -12,6 +13,7 @@ from flymodel.hashing.spectral import SpectralHash
 METHODS: dict[str, type[Hasher]] = {
     "biohash": BioHash,
     "naivebiohash": NaiveBioHash,
+    "bioconvhash": BioConvHash,
     "flyhash": FlyHash,
     "lsh": LSH,
     "pcahash": PCAHash,
@@ -32,5 +34,5 @@ def load_hasher(path: str) -> Hasher:
     return Hasher.load(path)
 
 
-__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "NaiveBioHash", "FlyHash", "LSH",
+__all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "NaiveBioHash", "BioConvHash", "FlyHash", "LSH",
            "PCAHash", "ITQ", "SpectralHash", "METHODS", "make_hasher", "load_hasher"]
