@@ -40,11 +40,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from flymodel.hashing.base import Hasher, seeded_generator
-from flymodel.hashing.flyhash import CENTERINGS, center
+from flymodel.hashing.base import seeded_generator
+from flymodel.hashing.biohash import LearnedSynapses, check_expansion, hidden_units
+from flymodel.hashing.flyhash import center
 from flymodel.kwta import kwta
-from flymodel.learning import PlasticityRule, TrainingSchedule, currents, p_weights, train_synapses
-from flymodel.validation import check_choice, check_fraction, check_int
+from flymodel.learning import TrainingSchedule, currents, p_weights, train_synapses
+from flymodel.validation import check_int
 
 #: Image shapes (H, W, C) inferred from the number of features when image_shape is None: MNIST-like and CIFAR-like.
 DEFAULT_IMAGE_SHAPES: dict[int, tuple[int, int, int]] = {784: (28, 28, 1), 3072: (32, 32, 3)}
@@ -152,7 +153,7 @@ def rows_to_images(X: torch.Tensor, image_shape: Sequence[int]) -> torch.Tensor:
     return X.reshape(X.shape[0], height, width, n_channels).permute(0, 3, 1, 2)
 
 
-class BioConvHash(Hasher):
+class BioConvHash(LearnedSynapses):
     """Learned convolutional filters, patch normalisation, cross-channel inhibition and max-pooling, then BioHash.
 
     Parameters
@@ -212,11 +213,7 @@ class BioConvHash(Hasher):
 
     def n_hidden(self) -> int:
         """m of the hash layer, given directly or as round(k / activity)."""
-        return self.m if self.m is not None else max(1, round(self.k / self.activity))
-
-    def _rule(self) -> PlasticityRule:
-        """The learning rule of eq. 1–2, shared by the filters and the hash layer."""
-        return PlasticityRule(p=self.p, delta=self.delta, rank=self.rank)
+        return hidden_units(self.k, self.m, self.activity)
 
     def _schedule(self) -> TrainingSchedule:
         """Appendix D's schedule, shared by the filters and the hash layer."""
@@ -224,11 +221,7 @@ class BioConvHash(Hasher):
 
     def _validate_params(self, n_features: int) -> None:
         """Check every parameter against the data's width d; each error names the parameter, its value and the expectation."""
-        check_int(self.k, "k", minimum=1)
-        check_fraction(self.activity, "activity")
-        m = check_int(self.n_hidden(), "m", minimum=2)
-        if self.k >= m:
-            raise ValueError(f"k={self.k} must be smaller than m={m} (the number of hidden units)")
+        m = check_expansion(self.k, self.m, self.activity)
         if not isinstance(self.kernel_sizes, (tuple, list)) or not self.kernel_sizes:
             raise ValueError(f"kernel_sizes={self.kernel_sizes!r} must be a non-empty tuple of kernel sizes, e.g. (3, 4)")
         if not all(isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 1 for size in self.kernel_sizes):
@@ -244,9 +237,7 @@ class BioConvHash(Hasher):
         height, width, _ = resolve_image_shape(self.image_shape, n_features)
         for size in self.kernel_sizes:
             conv_output_shapes(height, width, size, self.stride, self.pool_kernel, self.pool_stride)
-        check_choice(self.centering, "centering", CENTERINGS)
-        check_int(self.seed, "seed", minimum=0)
-        self._rule().validate(m)
+        self._validate_learning(m)  # centering, seed, and the rule against the hash layer's m
         self._rule().validate(n_filters)
         if isinstance(self.batch_size, (int, np.integer)) and self.n_patches < self.batch_size:
             raise ValueError(f"n_patches={self.n_patches} is smaller than batch_size={self.batch_size}; expected n_patches >= "

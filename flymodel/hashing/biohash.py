@@ -14,6 +14,21 @@ from flymodel.learning import PlasticityRule, TrainingSchedule, currents, train_
 from flymodel.validation import check_choice, check_fraction, check_int
 
 
+def hidden_units(k: int, m: int | None, activity: float) -> int:
+    """The number of hidden units: m when given, else round(k / activity) (the activity of Appendix D)."""
+    return m if m is not None else max(1, round(k / activity))
+
+
+def check_expansion(k: int, m: int | None, activity: float) -> int:
+    """Check k, activity and the resulting m (k < m: an expansive, sparse code); return m."""
+    check_int(k, "k", minimum=1)
+    check_fraction(activity, "activity")
+    units = check_int(hidden_units(k, m, activity), "m", minimum=2)
+    if k >= units:
+        raise ValueError(f"k={k} must be smaller than m={units} (the number of hidden units)")
+    return units
+
+
 class LearnedSynapses(Hasher):
     """Shared by the learned hashers: centre with the training mean, learn W (m × d) by eq. 1, compute currents.
 
@@ -86,15 +101,10 @@ class BioHash(LearnedSynapses):
 
     def n_hidden(self) -> int:
         """m, given directly or as round(k / activity)."""
-        return self.m if self.m is not None else max(1, round(self.k / self.activity))
+        return hidden_units(self.k, self.m, self.activity)
 
     def _validate_params(self, n_features: int) -> None:
-        check_int(self.k, "k", minimum=1)
-        check_fraction(self.activity, "activity")
-        m = check_int(self.n_hidden(), "m", minimum=2)
-        if self.k >= m:
-            raise ValueError(f"k={self.k} must be smaller than m={m} (the number of hidden units)")
-        self._validate_learning(m)
+        self._validate_learning(check_expansion(self.k, self.m, self.activity))
 
     @property
     def code_size_(self) -> int:
