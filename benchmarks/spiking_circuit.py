@@ -24,7 +24,7 @@ import numpy as np
 from flymodel.io import environment_info, write_json
 from flymodel.plots import plot_kc_raster, plot_sparseness, plt, save_figure
 from flymodel.rate import RateCircuit
-from flymodel.spec import CircuitSpec, load_circuit
+from flymodel.spec import load_circuit
 from flymodel.spiking import SpikingCircuit
 from flymodel.stimuli import circuit_stimuli
 
@@ -35,9 +35,8 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, (a & b).sum(axis=1) / np.maximum(union, 1), 1.0)
 
 
-def poisson_ceiling(spec: CircuitSpec, rates: np.ndarray, k: np.ndarray, seconds: float, seed: int) -> float:
+def poisson_ceiling(rate_model: RateCircuit, rates: np.ndarray, k: np.ndarray, seconds: float, seed: int) -> float:
     """Mean Jaccard of top-k by mean drive against top-k by the PN spike counts of one Poisson presentation."""
-    rate_model = RateCircuit(spec)
     counts = np.random.default_rng(seed).poisson(rates * seconds).astype(float)
     noisy = rate_model.top_k(counts / seconds, k)
     return float(jaccard(noisy, rate_model.top_k(rates, k)).mean())
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             agreement.append({"presentation_ms": ms, "min_spikes": min_spikes,
                               "mean_fraction": float(codes.mean()),
                               "mean_jaccard": float(jaccard(codes, top).mean()),
-                              "poisson_ceiling": poisson_ceiling(spec, stimuli.rates_hz, k, ms / 1e3, seed=0)})
+                              "poisson_ceiling": poisson_ceiling(rate_model, stimuli.rates_hz, k, ms / 1e3, seed=0)})
             print(f"{ms:6.0f} ms (>= {min_spikes} spikes): Jaccard {agreement[-1]['mean_jaccard']:.3f} "
                   f"(PN Poisson ceiling {agreement[-1]['poisson_ceiling']:.3f}), {codes.mean():.1%} respond")
     finally:

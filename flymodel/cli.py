@@ -31,14 +31,15 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
-    """Turn ['flyhash.m=2000', ...] into {'flyhash': {'m': 2000}}."""
+def _parse_sets(items: list[str], form: str = "METHOD.PARAM=VALUE",
+                example: str = "flyhash.centering=mean") -> dict[str, dict[str, Any]]:
+    """Turn ['flyhash.m=2000', ...] into {'flyhash': {'m': 2000}}; form and example word the error."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         key, sep, value = item.partition("=")
         method, dot, param = key.partition(".")
         if not sep or not dot or not param:
-            raise ValueError(f"--set {item!r} is not of the form METHOD.PARAM=VALUE (e.g. flyhash.centering=mean)")
+            raise ValueError(f"--set {item!r} is not of the form {form} (e.g. {example})")
         out.setdefault(method, {})[param] = _parse_value(value)
     return out
 
@@ -81,7 +82,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     spec = load_circuit(args.circuit)
     if args.set:
-        spec = spec.replace(**{key: value for key, value in (_split_set(item) for item in args.set)})
+        sets = _parse_sets(args.set, form="SECTION.KEY=VALUE", example="apl.gain_mv=0")
+        spec = spec.replace(**{f"{section}.{key}": value for section, keys in sets.items() for key, value in keys.items()})
     stimuli = circuit_stimuli(spec, n=args.n_stimuli)
     output = Path(args.output or f"results/simulate-{spec.name}")
     result = simulate(spec, stimuli.rates_hz, device=args.device, names=stimuli.names, directory=args.build_dir,
@@ -98,14 +100,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
-
-
-def _split_set(item: str) -> tuple[str, Any]:
-    """Turn 'apl.gain_mv=0' into ('apl.gain_mv', 0)."""
-    key, sep, value = item.partition("=")
-    if not sep or "." not in key:
-        raise ValueError(f"--set {item!r} is not of the form SECTION.KEY=VALUE (e.g. apl.gain_mv=0)")
-    return key, _parse_value(value)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:

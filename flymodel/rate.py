@@ -14,9 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
-from flymodel.kwta import kwta
 from flymodel.spec import CircuitSpec
 from flymodel.validation import check_features
 from flymodel.wiring import check_weights, random_wiring
@@ -42,7 +40,8 @@ class RateCircuit:
         kc = self.spec.kc
         beta = 1e3 / (kc.tau_m_ms * (kc.threshold_mv - kc.reset_mv))  # Hz per mV
         c = self.spec.apl.tau_ms * 1e-3 * beta
-        excess = -np.sort(-(self.depolarisation(rates_hz) - kc.threshold_mv), axis=1)  # descending
+        above_threshold = self.depolarisation(rates_hz) - kc.threshold_mv
+        excess = -np.sort(-above_threshold, axis=1)  # descending
         j = np.arange(1, excess.shape[1] + 1)
         # With the j most driven KCs active: a_j = c Σ_{μ≤j} excess_μ / (1 + c g j). KC j is above threshold under
         # a_j exactly for a leading run of j, and the fixed point keeps that run active (counting it is robust to
@@ -50,7 +49,7 @@ class RateCircuit:
         a = c * np.cumsum(excess, axis=1) / (1 + c * gain * j)
         active = (excess > gain * a).sum(axis=1) - 1
         activity = np.where(active >= 0, a[np.arange(len(a)), np.maximum(active, 0)], 0.0)
-        rates = beta * np.maximum(self.depolarisation(rates_hz) - kc.threshold_mv - gain * activity[:, None], 0.0)
+        rates = beta * np.maximum(above_threshold - gain * activity[:, None], 0.0)
         return rates, activity
 
     def responding(self, rates_hz: Any, apl_gain_mv: float | None = None) -> np.ndarray:
@@ -58,10 +57,15 @@ class RateCircuit:
         return self.steady_state(rates_hz, apl_gain_mv)[0] > 0
 
     def top_k(self, rates_hz: Any, k: int | np.ndarray) -> np.ndarray:
-        """Boolean (n_stimuli, n_kc): the k most depolarised KCs per stimulus (k may differ per stimulus)."""
-        drive = torch.from_numpy(self.depolarisation(rates_hz))
+        """Boolean (n_stimuli, n_kc): the k most depolarised KCs per stimulus (k may differ per stimulus).
+
+        Ties go to the lower index, as in flymodel.kwta: a stable sort keeps equal drives in index order.
+        """
+        drive = self.depolarisation(rates_hz)
         ks = np.broadcast_to(np.asarray(k), (drive.shape[0],))
         if np.any(ks < 0):
             raise ValueError(f"k={k} must be >= 0 winners per stimulus")
-        return np.stack([kwta(drive[i:i + 1], int(ks[i])).numpy()[0] if ks[i] > 0
-                         else np.zeros(drive.shape[1], bool) for i in range(drive.shape[0])])
+        order = np.argsort(-drive, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(drive.shape[1])[None, :].repeat(len(drive), axis=0), axis=1)
+        return ranks < ks[:, None]

@@ -67,7 +67,7 @@ def build_network(spec: CircuitSpec, placeholder_rates: np.ndarray, weights: np.
     ns = {"stimulus": stimulus, "tau_m": kc_p.tau_m_ms * ms, "theta": kc_p.threshold_mv * mV,
           "v_reset": kc_p.reset_mv * mV, "tau_apl": apl_p.tau_ms * ms, "tau_x": pl.trace_ms * ms,
           "epsp": kc_p.epsp_mv * mV,
-          "tau_syn": max(kc_p.tau_syn_ms, 1e-9) * ms, "near_level": (kc_p.threshold_mv - pl.anti_margin_mv) * mV,
+          "tau_syn": kc_p.tau_syn_ms * ms, "near_level": (kc_p.threshold_mv - pl.anti_margin_mv) * mV,
           "anti_interval": pl.anti_interval_ms * ms, "delta": pl.delta, "t_total": duration}
 
     trace_eq = "dx/dt = -x/tau_x : 1" if plastic else ""
