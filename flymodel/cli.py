@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from flymodel.compare import EVALUATIONS, CompareConfig, format_table, run_compare, save_results
 from flymodel.hashing import METHODS
+from flymodel.io import atomic_path, write_json
 from flymodel.metrics import TIE_POLICIES
-from flymodel.reproduce import TABLE_METHODS, TABLES, markdown_table, run_table, save_table
+from flymodel.reproduce import (TABLE_METHODS, TABLES, channel_inhibition_table, markdown_table, run_channel_inhibition,
+                                run_table, save_table)
 
 EPILOG = """examples:
   flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2
   flymodel compare --dataset mnist --methods flyhash --k 2 4 --set flyhash.centering=mean --evaluation validation
   flymodel reproduce mnist --seeds 0 1 2          # the paper's Table 1, every method
+  flymodel reproduce cifar10 --shadows            # Table 2, and Table 6 from the same fits
+  flymodel reproduce mnist --channel-inhibition --seeds 0   # Table 3: BioConvHash by k_CI
   flymodel simulate drosophila_mb --device cpp_standalone   # the spiking circuit on all 110 odours
   flymodel simulate circuits/drosophila_mb.toml --set apl.gain_mv=0 --device numpy
   flymodel data
@@ -61,9 +66,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     output = Path(args.output or f"results/reproduce-{args.dataset}")
+    if args.channel_inhibition:
+        results = run_channel_inhibition(args.dataset, seeds=tuple(args.seeds), device=args.device,
+                                         progress=not args.quiet, resume_dir=output / "partial")
+        write_json(output / "results.json", results)
+        table = channel_inhibition_table(results)
+        with atomic_path(output / "table.md") as tmp:
+            tmp.write_text(table)
+        shutil.rmtree(output / "partial", ignore_errors=True)
+        print(table)
+        print(f"Table 3: {len(results['records'])} runs in {results['total_seconds']:.1f} s\njson: {output / 'results.json'}")
+        return 0
     methods = tuple(args.methods or TABLE_METHODS)
     results = run_table(args.dataset, seeds=tuple(args.seeds), device=args.device, methods=methods,
-                        progress=not args.quiet, resume=output / "partial.json")
+                        progress=not args.quiet, resume=output / "partial.json", shadow_queries=args.shadows)
     paths = save_table(results, output)
     (output / "partial.json").unlink(missing_ok=True)
     print(markdown_table(results))
@@ -74,7 +90,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from flymodel.io import write_json
     from flymodel.plots import plot_kc_raster, plot_sparseness
     from flymodel.spec import load_circuit
     from flymodel.spiking import simulate
@@ -152,9 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(func=_cmd_compare)
 
     reproduce = sub.add_parser(
-        "reproduce", help="reproduce the paper's Table 1 (mnist) or Table 2 (cifar10)",
+        "reproduce", help="reproduce the paper's Table 1 (mnist) or Table 2 (cifar10), and Tables 3 and 6",
         description="Run every method of Ryali et al. 2020's Table 1 (MNIST, mAP@All) or Table 2 (CIFAR-10, "
-        "mAP@1000) for k = 2…32 (64 for all but BioHash) over seeds, and write results.json, table.md (ours beside "
+        "mAP@1000) for k = 2…32 (64 for all but BioHash and BioConvHash) over seeds, and write results.json, table.md (ours beside "
         "the paper's, with the reproduction targets checked) and map_vs_k.png/.pdf. An interrupted run resumes "
         "from OUTPUT/partial.json when started again with the same arguments.",
     )
@@ -164,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="SEED",
                            help="seeds (default: 0 1 2)")
     reproduce.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto (default: cpu)")
+    reproduce.add_argument("--shadows", action="store_true",
+                           help="also score every model on queries with shadows (Table 6, Appendix B)")
+    reproduce.add_argument("--channel-inhibition", action="store_true",
+                           help="run Table 3 instead: BioConvHash for k_CI = 1, 5, 10, 25, 100 at k = 2…16")
     reproduce.add_argument("--output", metavar="DIR", help="output directory (default: results/reproduce-DATASET)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
     reproduce.set_defaults(func=_cmd_reproduce)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from flymodel.data.protocols import Protocol, Split, get_protocol
+from flymodel.data.shadows import shadow_rows
 from flymodel.hashing import METHODS, make_hasher
 from flymodel.io import environment_info, read_json, to_json, write_json
 from flymodel.metrics import TIE_POLICIES, retrieval_scores
@@ -36,6 +38,8 @@ class CompareConfig:
     of the training set (Appendix D), the only place where defaults may be chosen.
     method_params maps a method name to extra constructor parameters (e.g. {"flyhash": {"centering": "mean"}});
     method_ks maps a method name to its own hash lengths, replacing ks for it (e.g. {"biohash": (2, 4, 8, 16, 32)}).
+    shadow_queries also scores every model on the queries with shadows (Appendix B, flymodel.data.shadows),
+    against the same database codes: the records gain map_shadow and precision_shadow (Table 6).
     """
 
     dataset: str = "mnist"
@@ -47,6 +51,7 @@ class CompareConfig:
     device: str = "cpu"
     method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     method_ks: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    shadow_queries: bool = False
 
     def ks_of(self, method: str) -> tuple[int, ...]:
         """The hash lengths run for a method: its own from method_ks, else ks."""
@@ -84,6 +89,8 @@ class CompareConfig:
             check_int(seed, "seed", minimum=0)
         check_choice(self.ties, "ties", TIE_POLICIES)
         check_choice(self.evaluation, "evaluation", EVALUATIONS)
+        if not isinstance(self.shadow_queries, bool):
+            raise TypeError(f"shadow_queries={self.shadow_queries!r} must be True or False")
         return self
 
 
@@ -120,31 +127,43 @@ def run_compare(config: CompareConfig, progress: bool = True,
             if not todo:
                 continue
             X_db, X_q = dataset.features(split.database), dataset.features(split.queries)
+            X_shadow = shadow_rows(X_q, dataset.image_shape) if config.shadow_queries else None
             y_db, y_q = dataset.labels[split.database], dataset.labels[split.queries]
-            for method, k in todo:
-                bar.set_postfix_str(f"seed={seed} {method} k={k}")
-                hasher = make_hasher(method, **config.method_params.get(method, {}),
-                                     **run_params(method, k=k, seed=seed, device=config.device))
-                t0 = time.perf_counter()
-                hasher.fit(X_db)
-                t1 = time.perf_counter()
-                db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
-                t2 = time.perf_counter()
-                scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
-                t3 = time.perf_counter()
-                records.append({
-                    "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
-                    "map": float(scores["average_precision"].mean()),
-                    "precision": float(scores["precision"].mean()),
-                    "code_bits": int(db_codes.shape[1]),
-                    "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
-                    "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
-                    "params": hasher.get_params(),
-                    **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
-                })
-                if resume is not None:
-                    write_json(resume, {"config": asdict(config), "records": records})
-                bar.update()
+            with tempfile.TemporaryDirectory(prefix="flymodel-compare-") as scratch:  # removed when the seed is done
+                for method, k in todo:
+                    bar.set_postfix_str(f"seed={seed} {method} k={k}")
+                    params = config.method_params.get(method, {})
+                    # a seed's fits of one method share a feature cache (BioConvHash: filters and conv features), unless set
+                    shared = {} if "feature_cache" in params else run_params(method, feature_cache=os.path.join(scratch, method))
+                    hasher = make_hasher(method, **params, **shared,
+                                         **run_params(method, k=k, seed=seed, device=config.device))
+                    t0 = time.perf_counter()
+                    hasher.fit(X_db)
+                    t1 = time.perf_counter()
+                    db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
+                    t2 = time.perf_counter()
+                    scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
+                    t3 = time.perf_counter()
+                    shadow = {}
+                    if X_shadow is not None:  # Table 6: shadowed queries against the unchanged database
+                        shadowed = retrieval_scores(hasher.transform(X_shadow), db_codes, y_q, y_db, R=protocol.R,
+                                                    ties=config.ties, seed=seed)
+                        shadow = {"map_shadow": float(shadowed["average_precision"].mean()),
+                                  "precision_shadow": float(shadowed["precision"].mean())}
+                    records.append({
+                        "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
+                        "map": float(scores["average_precision"].mean()),
+                        "precision": float(scores["precision"].mean()),
+                        **shadow,
+                        "code_bits": int(db_codes.shape[1]),
+                        "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
+                        "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
+                        "params": hasher.get_params(),
+                        **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
+                    })
+                    if resume is not None:
+                        write_json(resume, {"config": asdict(config), "records": records})
+                    bar.update()
     order = {run: i for i, run in enumerate(runs)}
     records.sort(key=lambda r: order[(r["seed"], r["method"], r["k"])])
     return {
@@ -158,6 +177,7 @@ def run_compare(config: CompareConfig, progress: bool = True,
         "total_seconds": time.perf_counter() - started,
         "records": records,
         "summary": summarize(records, config.dataset),
+        **({"summary_shadow": summarize(records, config.dataset, shadow=True)} if config.shadow_queries else {}),
     }
 
 
@@ -177,19 +197,22 @@ def storage_bits(sparse: bool, k: int, code_size: int) -> float:
     return float(k * np.log2(code_size)) if sparse else float(k)
 
 
-def summarize(records: list[dict[str, Any]], dataset: str) -> dict[str, dict[str, dict[str, float | int | None]]]:
-    """mAP (%) mean, standard deviation and count over seeds per method and k, with the paper's value beside it."""
+def summarize(records: list[dict[str, Any]], dataset: str,
+              shadow: bool = False) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """mAP (%) mean, standard deviation and count over seeds per method and k, with the paper's value beside it
+    (of the shadowed queries and Table 6 when shadow)."""
+    key = "map_shadow" if shadow else "map"
     out: dict[str, dict[str, dict[str, float | int | None]]] = {}
     for method in dict.fromkeys(r["method"] for r in records):
         rows = [r for r in records if r["method"] == method]
         out[method] = {}
         for k in sorted({r["k"] for r in rows}):
-            values = np.array([100 * r["map"] for r in rows if r["k"] == k])
+            values = np.array([100 * r[key] for r in rows if r["k"] == k])
             out[method][str(k)] = {
                 "mean": float(values.mean()),
                 "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                 "n": int(len(values)),
-                "paper": paper_map(dataset, rows[0]["class"], k),
+                "paper": paper_map(dataset, rows[0]["class"], k, shadow=shadow),
             }
     return out
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from tqdm.auto import tqdm
@@ -117,6 +116,32 @@ def energy(W: torch.Tensor, X: torch.Tensor, rule: PlasticityRule) -> float:
     return _energy_terms(W[units], drive, rule.p)
 
 
+@runtime_checkable
+class RowSource(Protocol):
+    """Training samples read by minibatch: shape (n, d), take(indices on the CPU) → (len(indices), d) tensor on the
+    training device, and a JSON-ready fingerprint that changes whenever the rows do (for checkpoints)."""
+
+    shape: tuple[int, ...]
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+    def fingerprint(self) -> list[Any]: ...
+
+
+class TensorRows:
+    """A tensor as a RowSource: its rows by index, fingerprinted by shape and sum."""
+
+    def __init__(self, X: torch.Tensor):
+        self.X = X
+        self.shape = tuple(X.shape)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.X[indices.to(self.X.device)]
+
+    def fingerprint(self) -> list[Any]:
+        return [list(self.shape), float(self.X.double().sum())]
+
+
 @dataclass(frozen=True)
 class TrainingSchedule:
     """Appendix D's schedule: ε_t = ε0 (1 − t/T_max) per epoch t, minibatches of batch_size, stop at mean norm < tol.
@@ -141,15 +166,13 @@ class TrainingSchedule:
 
 
 def train_synapses(
-    X: torch.Tensor,
+    X: torch.Tensor | RowSource,
     n_units: int,
     rule: PlasticityRule,
     schedule: TrainingSchedule,
     seed: int = 0,
     progress: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
-    features: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    features_tag: str | None = None,
     desc: str = "learning synapses",
 ) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """Learn W (n_units × d) from X by eq. 1 with the schedule; returns W and a per-epoch log.
@@ -158,22 +181,18 @@ def train_synapses(
     seeded random order. With `checkpoint`, the state is written (atomically) after every epoch, and a run
     started with the same arguments resumes from it and ends with the same W as an uninterrupted run.
 
-    With `features`, every minibatch of X is mapped through it before the update (streaming: the features of
-    the whole set are never held at once), and W has the features' width, read from the features of the first
-    minibatch. Those features (shape and sum) and `features_tag`, the caller's summary of what the features
-    depend on, enter the checkpoint fingerprint, so a resume with other features is refused. `desc` labels
-    the progress bar.
+    X is a tensor or a RowSource, whose minibatches are read on demand (e.g. features kept on disk that would
+    not fit in memory); a RowSource's fingerprint stands for its data in the checkpoint. `desc` labels the
+    progress bar.
     """
     rule.validate(n_units)
     schedule.validate(X.shape[0])
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    source = X if isinstance(X, RowSource) else TensorRows(X)
     fingerprint: dict[str, Any] = {"n_units": n_units, "rule": asdict(rule), "schedule": asdict(schedule),
-                                   "seed": int(seed), "data": [list(X.shape), float(X.double().sum())]}
-    like = X
-    if features is not None:
-        like = features(X[:schedule.batch_size])
-        fingerprint["features"] = [list(like.shape), float(like.double().sum()), features_tag]
-    W = torch.randn(n_units, like.shape[1], generator=gen).to(device=like.device, dtype=like.dtype)
+                                   "seed": int(seed), "data": source.fingerprint()}
+    like = source.take(torch.arange(min(schedule.batch_size, X.shape[0])))
+    W = torch.randn(n_units, X.shape[1], generator=gen).to(device=like.device, dtype=like.dtype)
     log: list[dict[str, float]] = []
     if checkpoint is not None and Path(checkpoint).exists():
         W, log = _resume(checkpoint, fingerprint, gen, like)
@@ -182,11 +201,10 @@ def train_synapses(
     for epoch in range(len(log), 0 if done else schedule.max_epochs):
         started = time.perf_counter()
         lr = schedule.lr * (1 - epoch / schedule.max_epochs)  # linear decay (Appendix D)
-        order = torch.randperm(X.shape[0], generator=gen).to(X.device)
+        order = torch.randperm(X.shape[0], generator=gen)
         total_energy = 0.0
         for start in range(0, X.shape[0], schedule.batch_size):
-            batch = X[order[start:start + schedule.batch_size]]
-            total_energy += update_(W, batch if features is None else features(batch), rule, lr)
+            total_energy += update_(W, source.take(order[start:start + schedule.batch_size]), rule, lr)
         mean_norm = float(synapse_norms(W, rule.p).mean())
         log.append({"epoch": epoch + 1, "lr": lr, "mean_norm": mean_norm, "energy": total_energy,
                     "seconds": time.perf_counter() - started})

@@ -1,19 +1,19 @@
 """BioConvHash (section 2.4): patch-normalised convolution against loops, channel inhibition, patches, features,
-the estimator (codes, determinism, save/load, parameters) and streaming training of the hash layer."""
+the estimator (codes, determinism, save/load, parameters), the sparse feature store and the feature cache."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 
 import flymodel
+import flymodel.hashing.bioconvhash as bioconvhash
 import flymodel.learning as learning
 from flymodel.hashing import METHODS, BioConvHash, load_hasher, make_hasher
-from flymodel.hashing.bioconvhash import (channel_inhibition, conv_features, patch_normalised_conv, resolve_image_shape,
-                                          rows_to_images, sample_patches)
+from flymodel.hashing.bioconvhash import (CentredFeatures, channel_inhibition, conv_features, patch_normalised_conv,
+                                          resolve_image_shape, rows_to_images, sample_patches)
+from flymodel.hashing.feature_store import SparseRows
 from flymodel.learning import PlasticityRule, TrainingSchedule, train_synapses
 
 
@@ -63,14 +63,15 @@ def test_channel_inhibition_keeps_the_k_ci_largest_channels_per_location():
     torch.testing.assert_close(channel_inhibition(activations, 12), activations, rtol=0, atol=0)
 
 
-def test_channel_inhibition_breaks_ties_by_channel_index():
+def test_channel_inhibition_keeps_exactly_k_ci_values_among_ties():
     activations = torch.zeros(1, 5, 2, 2)
     activations[0, :, 0, 0] = torch.tensor([1.0, 2.0, 2.0, 2.0, 0.5])
     activations[0, :, 1, 1] = 1.0  # every channel tied
     out = channel_inhibition(activations, 2)
-    assert out[0, :, 0, 0].tolist() == [0.0, 2.0, 2.0, 0.0, 0.0]
-    assert out[0, :, 1, 1].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
-    assert (out[0, :, 0, 1] == 0).all()  # all-zero location: channels 0 and 1 kept, at value 0
+    assert sorted(out[0, :, 0, 0].tolist()) == [0.0, 0.0, 0.0, 2.0, 2.0]
+    assert sorted(out[0, :, 1, 1].tolist()) == [0.0, 0.0, 0.0, 1.0, 1.0]
+    assert (out[0, :, 0, 1] == 0).all()  # all-zero location stays zero whichever channels are kept
+    torch.testing.assert_close(channel_inhibition(activations, 2), out, rtol=0, atol=0)  # deterministic
 
 
 @pytest.mark.parametrize("k_ci", [0, 6, 1.5])
@@ -267,35 +268,56 @@ def test_non_finite_input_is_refused(fitted, X):
         fitted.transform(bad)
 
 
-# --- streaming training of the hash layer ----------------------------------------------------------------------
-def _streamed_setup() -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """120 float64 8×8 images as rows, and a conv-feature function of rows (4 random 3×3 filters)."""
+# --- the feature store and training from it -------------------------------------------------------------------
+def _feature_rows() -> np.ndarray:
+    """120 rows of conv features of random 8×8 images (4 random 3×3 filters, k_ci 2, pool (3, 2)): sparse, 16 wide."""
     gen = torch.Generator().manual_seed(3)
-    X = torch.rand(120, 64, generator=gen, dtype=torch.float64)  # 8×8 images: 6×6 conv maps pool (3, 2) to 2×2
-    banks = [torch.randn(4, 1, 3, 3, generator=gen, dtype=torch.float64)]
-
-    def features(rows: torch.Tensor) -> torch.Tensor:
-        """The conv features of rows of 8×8 images."""
-        return conv_features(rows.reshape(-1, 1, 8, 8), banks, k_ci=2, pool_kernel=3, pool_stride=2)
-
-    return X, features
+    images = torch.rand(120, 1, 8, 8, generator=gen)
+    return conv_features(images, [torch.randn(4, 1, 3, 3, generator=gen)], k_ci=2, pool_kernel=3, pool_stride=2).numpy()
 
 
-def test_streamed_features_train_the_same_weights_as_precomputed_ones():
-    X, features = _streamed_setup()
+def test_sparse_rows_round_trip_any_rows_and_sum_columns(tmp_path):
+    dense = _feature_rows()
+    dense[5] = 0  # an all-zero row
+    store = SparseRows.build(tmp_path / "store", (dense[i:i + 7] for i in range(0, 120, 7)), 120, 16, "tag-a")
+    assert store.shape == (120, 16) and store.tag == "tag-a" and 0 < store.density < 1
+    rows = np.array([5, 0, 119, 5, 33])
+    np.testing.assert_array_equal(store.dense(rows), dense[rows])
+    np.testing.assert_array_equal(SparseRows(tmp_path / "store").dense(np.arange(120)), dense)
+    np.testing.assert_allclose(store.column_sums(), dense.sum(axis=0, dtype=np.float64), rtol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_sparse_rows_build_that_fails_leaves_nothing_behind(tmp_path):
+    dense = _feature_rows()
+    with pytest.raises(ValueError, match="held 100 rows; expected n_rows=120"):
+        SparseRows.build(tmp_path / "store", [dense[:100]], 120, 16, "t")
+    with pytest.raises(ValueError, match=r"does not fit a \(120 × 15\) store"):
+        SparseRows.build(tmp_path / "store", [dense], 120, 15, "t")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="not a feature store"):
+        SparseRows(tmp_path)
+
+
+def test_training_from_stored_features_equals_training_from_the_tensor(tmp_path):
+    dense = _feature_rows()
+    store = SparseRows.build(tmp_path / "store", [dense], 120, 16, "t")
+    mean = torch.from_numpy(dense.mean(axis=0))
     schedule = TrainingSchedule(lr=0.05, max_epochs=4, batch_size=20, tol=0.0)
-    streamed, streamed_log = train_synapses(X, 10, PlasticityRule(delta=0.2), schedule, seed=5, features=features)
-    precomputed, log = train_synapses(features(X), 10, PlasticityRule(delta=0.2), schedule, seed=5)
-    assert streamed.shape == (10, 4 * 2 * 2) and streamed.dtype == torch.float64
-    torch.testing.assert_close(streamed, precomputed, rtol=1e-12, atol=1e-12)
-    assert [e["mean_norm"] for e in streamed_log] == pytest.approx([e["mean_norm"] for e in log], rel=1e-12)
+    stored, stored_log = train_synapses(CentredFeatures(store, "mean", mean, torch.device("cpu")), 10,
+                                        PlasticityRule(delta=0.2), schedule, seed=5)
+    direct, log = train_synapses(torch.from_numpy(dense) - mean, 10, PlasticityRule(delta=0.2), schedule, seed=5)
+    torch.testing.assert_close(stored, direct, rtol=0, atol=0)
+    assert [e["mean_norm"] for e in stored_log] == [e["mean_norm"] for e in log]
 
 
-def test_streamed_training_resumes_and_refuses_other_features(tmp_path, monkeypatch):
-    X, features = _streamed_setup()
+def test_training_from_a_store_resumes_and_refuses_another_store(tmp_path, monkeypatch):
+    dense = _feature_rows()
+    rows = CentredFeatures(SparseRows.build(tmp_path / "a", [dense], 120, 16, "a"), "none", None, torch.device("cpu"))
+    other = CentredFeatures(SparseRows.build(tmp_path / "b", [2 * dense], 120, 16, "b"), "none", None, torch.device("cpu"))
     schedule = TrainingSchedule(lr=0.05, max_epochs=6, batch_size=20, tol=0.0)
-    full, _ = train_synapses(X, 10, PlasticityRule(), schedule, seed=1, features=features, features_tag="a")
-    ckpt = tmp_path / "stream.pt"
+    full, _ = train_synapses(rows, 10, PlasticityRule(), schedule, seed=1)
+    ckpt = tmp_path / "train.pt"
     calls = {"n": 0}
     real_step = learning.update_
 
@@ -308,16 +330,35 @@ def test_streamed_training_resumes_and_refuses_other_features(tmp_path, monkeypa
 
     monkeypatch.setattr(learning, "update_", interrupting_step)
     with pytest.raises(KeyboardInterrupt):
-        train_synapses(X, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt, features=features, features_tag="a")
+        train_synapses(rows, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt)
     monkeypatch.setattr(learning, "update_", real_step)
     assert len(torch.load(ckpt, weights_only=True)["log"]) == 3
     with pytest.raises(ValueError, match="other data or settings"):
-        train_synapses(X, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt, features=features, features_tag="b")
-    with pytest.raises(ValueError, match="other data or settings"):
-        train_synapses(X, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt, features=lambda r: 2 * features(r),
-                       features_tag="a")
-    resumed, _ = train_synapses(X, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt, features=features, features_tag="a")
+        train_synapses(other, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt)
+    resumed, _ = train_synapses(rows, 10, PlasticityRule(), schedule, seed=1, checkpoint=ckpt)
     torch.testing.assert_close(resumed, full, rtol=0, atol=0)
+
+
+def test_feature_cache_is_shared_across_hash_lengths_and_serves_the_training_set(X, tmp_path, monkeypatch, fitted):
+    cached = small(feature_cache=tmp_path).fit(X)
+    np.testing.assert_array_equal(cached.transform(X), fitted.transform(X))
+    names = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert names == ["features", "filters", "filters"]
+    calls = {"n": 0}
+    real = bioconvhash.conv_features
+
+    def counting(*args: object, **kwargs: object) -> torch.Tensor:
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bioconvhash, "conv_features", counting)
+    other_k = small(feature_cache=tmp_path, k=3).fit(X)
+    codes = other_k.transform(X)
+    assert calls["n"] == 0  # filters, features and the training set's codes all came from the cache
+    assert codes.shape == (60, 20) and (codes.sum(axis=1) == 3).all()
+    np.testing.assert_array_equal(codes, small(k=3).fit(X).transform(X))
+    np.testing.assert_array_equal(other_k.transform(X[:10]), codes[:10])  # other inputs are convolved
+    assert calls["n"] > 0
 
 
 def test_estimator_checkpoints_resume_to_the_same_codes(X, tmp_path, fitted):
@@ -326,3 +367,12 @@ def test_estimator_checkpoints_resume_to_the_same_codes(X, tmp_path, fitted):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.filters-k3.pt", "run.filters-k4.pt", "run.hash.pt"]
     np.testing.assert_array_equal(first.transform(X), fitted.transform(X))
     np.testing.assert_array_equal(small(checkpoint=prefix).fit(X).transform(X), fitted.transform(X))  # resumed: all epochs done
+
+
+def test_hash_layer_can_have_its_own_shorter_schedule_and_stage_times_are_recorded(X):
+    model = small(max_epochs=4, hash_max_epochs=2, tol=0.0).fit(X)
+    assert len(model.training_log_) == 2 and all(len(log) == 4 for log in model.filter_logs_)
+    assert model.training_log_[-1]["lr"] == pytest.approx(2e-2 * (1 - 1 / 2))  # T_max = 2 for the hash layer
+    assert set(model.fit_seconds_) == {"filters", "features", "hash_layer"} and min(model.fit_seconds_.values()) >= 0
+    with pytest.raises(ValueError, match="hash_max_epochs"):
+        small(hash_max_epochs=0).fit(X)

@@ -12,12 +12,15 @@ import json
 
 import pytest
 
+import flymodel.reproduce as reproduce
 from flymodel.cli import main
-from flymodel.paper import PAPER_KS, paper_map
-from flymodel.reproduce import BIOHASH_PARAMS, TABLE_METHODS, TOLERANCE, check_targets, markdown_table, table_config
+from flymodel.paper import CHANNEL_INHIBITION_KS, PAPER_CHANNEL_INHIBITION, PAPER_KS, paper_map
+from flymodel.reproduce import (BASELINES, BIOCONVHASH_PARAMS, BIOHASH_PARAMS, TABLE_METHODS, TARGETS,
+                                channel_inhibition_table, check_targets, markdown_table, merge_results, shadow_table,
+                                table_config)
 
 CLASSES = {"lsh": "LSH", "pcahash": "PCAHash", "flyhash": "FlyHash", "spectralhash": "SpectralHash", "itq": "ITQ",
-           "naivebiohash": "NaiveBioHash", "biohash": "BioHash"}
+           "naivebiohash": "NaiveBioHash", "biohash": "BioHash", "bioconvhash": "BioConvHash"}
 
 
 # --- table_config ------------------------------------------------------------------------------------------------
@@ -27,16 +30,21 @@ def test_table_config_mnist():
     config = table_config("mnist")
     assert config.methods == TABLE_METHODS
     assert config.ks == (2, 4, 8, 16, 32, 64)
-    assert config.ks_of("biohash") == (2, 4, 8, 16, 32)
+    assert config.ks_of("biohash") == config.ks_of("bioconvhash") == (2, 4, 8, 16, 32)
     assert config.ks_of("itq") == (2, 4, 8, 16, 32, 64)
     assert config.method_params["biohash"]["activity"] == 0.05 == BIOHASH_PARAMS["mnist"]["activity"]
+    assert config.method_params["bioconvhash"] == {"n_filters": 500, "kernel_sizes": (3, 4), "k_ci": 10, "activity": 0.05}
+    assert not config.shadow_queries
     assert config.seeds == (0, 1, 2) and config.dataset == "mnist"
 
 
 def test_table_config_cifar10_activity():
     """CIFAR-10's BioHash runs at activity 0.005."""
-    config = table_config("cifar10", seeds=(4,))
+    config = table_config("cifar10", seeds=(4,), shadow_queries=True)
     assert config.method_params["biohash"]["activity"] == 0.005
+    assert config.method_params["bioconvhash"] == dict(BIOCONVHASH_PARAMS["cifar10"])
+    assert config.method_params["bioconvhash"]["k_ci"] == 1 and config.method_params["bioconvhash"]["n_filters"] == 400
+    assert config.shadow_queries
     assert config.seeds == (4,) and config.dataset == "cifar10"
 
 
@@ -73,8 +81,22 @@ def _by_target(targets: list[dict]) -> dict[tuple[int, str], dict]:
 
 
 def test_tolerances():
-    assert TOLERANCE["mnist"][2] == 4.0 and TOLERANCE["mnist"][None] == 2.5
-    assert TOLERANCE["cifar10"][None] == 2.0
+    assert TARGETS["biohash"]["mnist"].tolerance == {2: 4.0, None: 2.5}
+    assert TARGETS["biohash"]["cifar10"].tolerance == {None: 2.0} and TARGETS["biohash"]["cifar10"].rivals == BASELINES
+    assert TARGETS["bioconvhash"]["mnist"].tolerance == {None: 3.0} and TARGETS["bioconvhash"]["mnist"].rivals == ()
+    assert TARGETS["bioconvhash"]["cifar10"].tolerance == {None: 2.0}
+    assert TARGETS["bioconvhash"]["cifar10"].rivals == ("biohash",) and TARGETS["bioconvhash"]["cifar10"].strict
+
+
+def test_bioconvhash_targets_paper_minus_3_on_mnist_and_above_biohash_on_cifar10():
+    mnist = _by_target(check_targets(_results("mnist", {
+        "biohash": {2: 50.0}, "bioconvhash": {2: _paper("mnist", "bioconvhash", 2) - 3.0, 4: 60.0}})))
+    assert mnist[(2, "BioConvHash >= paper - 3")]["holds"] and not mnist[(4, "BioConvHash >= paper - 3")]["holds"]
+    cifar = _by_target(check_targets(_results("cifar10", {
+        "lsh": {2: 12.0}, "biohash": {2: 20.0}, "bioconvhash": {2: 19.0}})))
+    assert not cifar[(2, "BioConvHash > biohash")]["holds"] and not cifar[(2, "BioConvHash >= paper - 2")]["holds"]
+    assert cifar[(2, "BioHash > lsh")]["holds"]
+    assert (2, "BioHash > bioconvhash") not in cifar  # BioHash is held against the baselines only
 
 
 def test_mnist_targets_bounds_and_itq_only():
@@ -104,8 +126,8 @@ def test_mnist_k2_at_the_default_tolerance_would_fail():
     assert [t["holds"] for t in bad] == [False]
 
 
-def test_cifar10_targets_against_every_other_method():
-    """CIFAR-10: BioHash ≥ paper − 2 and above every other method in the summary at the same k."""
+def test_cifar10_targets_against_every_baseline():
+    """CIFAR-10: BioHash ≥ paper − 2 and above every baseline in the summary at the same k."""
     biohash = {2: _paper("cifar10", "biohash", 2) - 2.0, 4: _paper("cifar10", "biohash", 4) - 2.01}
     means = {"lsh": {2: 10.0, 4: 10.0}, "itq": {2: 12.0, 4: 25.0}, "flyhash": {2: 15.0}, "biohash": biohash}
     targets = _by_target(check_targets(_results("cifar10", means)))
@@ -270,3 +292,60 @@ def test_partial_results_report_a_table_in_progress(tmp_path):
     assert results["summary"]["lsh"]["2"]["mean"] == pytest.approx(12.5)
     assert "over 1 to 2 (not every run has finished) seeds" in markdown_table(results)
     assert {t["target"] for t in results["targets"]} == {"BioHash >= paper - 4"}  # no ITQ run to compare with
+
+
+# --- Table 6 (shadows), Table 3 (channel inhibition) and merged tables on hand-built results ----------------------
+
+def test_shadow_table_shows_paper_values_and_the_share_kept():
+    results = _results("cifar10", {"lsh": {2: 12.0}, "bioconvhash": {2: 27.0}})
+    results["summary_shadow"] = {m: {"2": {"mean": mean, "std": 0.1, "n": 3, "paper": paper_map("cifar10", CLASSES[m], 2, shadow=True)}}
+                                 for m, mean in (("lsh", 6.0), ("bioconvhash", 26.0))}
+    text = shadow_table(results)
+    assert "left 26 of 32 columns × 0.3" in text
+    assert "| LSH | 6.00 ± 0.10 (10.62) |" in text and "| BioConvHash | 26.00 ± 0.10 (26.84) |" in text
+    assert "| LSH | 50.00 |" in text and "| BioConvHash | 96.30 |" in text  # share of the clean mAP kept
+    assert "Table 6" in markdown_table({**results, "targets": []})
+
+
+def test_merge_replaces_the_methods_of_the_extra_run_and_rechecks_targets():
+    base = _results("mnist", {"lsh": {2: 12.0}, "biohash": {2: 45.0}, "bioconvhash": {2: 1.0}})
+    extra = _results("mnist", {"bioconvhash": {2: 63.0, 4: 70.0}})
+    for run, methods in ((base, ["lsh", "biohash"]), (extra, ["bioconvhash"])):
+        run["config"].update({"methods": methods, "method_params": {}, "method_ks": {}})
+        run["total_seconds"] = 10.0
+    merged = merge_results(base, extra)
+    assert [r["method"] for r in merged["records"]] == ["lsh", "biohash", "bioconvhash", "bioconvhash"]
+    assert merged["summary"]["bioconvhash"]["2"]["mean"] == pytest.approx(63.0)
+    assert merged["config"]["methods"] == ["lsh", "biohash", "bioconvhash"] and merged["total_seconds"] == 20.0
+    assert {t["target"] for t in merged["targets"]} >= {"BioConvHash >= paper - 3", "BioHash >= paper - 4"}
+    with pytest.raises(ValueError, match="cannot merge a cifar10 run into a mnist table"):
+        merge_results(base, _results("cifar10", {"lsh": {2: 1.0}}))
+
+
+def test_channel_inhibition_table_rows_are_k_ci_with_the_papers_values():
+    summary = {str(k_ci): {str(k): {"mean": 50.0 + k, "std": 1.0, "n": 1,
+                                    "paper": PAPER_CHANNEL_INHIBITION["mnist"][k_ci][CHANNEL_INHIBITION_KS.index(k)]}
+                           for k in CHANNEL_INHIBITION_KS} for k_ci in (1, 10)}
+    text = channel_inhibition_table({"dataset": "mnist", "protocol": {"metric": "mAP@All"}, "seeds": [0],
+                                     "settings": BIOCONVHASH_PARAMS["mnist"], "summary": summary})
+    assert "| k_CI=10 | 52.00 ± 1.00 (64.49) | 54.00 ± 1.00 (70.54) | 58.00 ± 1.00 (77.25) | 66.00 ± 1.00 (80.34) |" in text
+    assert "of 500" in text and "| k_CI=1 |" in text
+
+
+def test_run_channel_inhibition_runs_one_compare_per_k_ci_and_summarises(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_compare(config, progress=True, resume=None):
+        k_ci = config.method_params["bioconvhash"]["k_ci"]
+        seen.append((k_ci, config.ks, config.seeds, resume.name))
+        assert config.method_params["bioconvhash"]["n_filters"] == 400 and config.methods == ("bioconvhash",)
+        return {"records": [{"method": "bioconvhash", "class": "BioConvHash", "k": k, "seed": s, "map": (k_ci + k) / 1000}
+                            for s in config.seeds for k in config.ks]}
+
+    monkeypatch.setattr(reproduce, "run_compare", fake_compare)
+    results = reproduce.run_channel_inhibition("cifar10", k_cis=(1, 25), ks=(2, 4), seeds=(0, 1), resume_dir=tmp_path,
+                                               progress=False)
+    assert seen == [(1, (2, 4), (0, 1), "k_ci-1.json"), (25, (2, 4), (0, 1), "k_ci-25.json")]
+    assert results["summary"]["25"]["4"]["mean"] == pytest.approx(2.9) and results["summary"]["25"]["4"]["n"] == 2
+    assert results["summary"]["1"]["2"]["paper"] == 26.94 and results["summary"]["25"]["4"]["paper"] == 22.73
+    assert {r["k_ci"] for r in results["records"]} == {1, 25} and len(results["records"]) == 8

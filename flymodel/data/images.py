@@ -53,6 +53,12 @@ class ImageDataset:
         """Number of classes (labels run from 0 to n_classes - 1)."""
         return len(self.class_names)
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image; C = 1 for grey images."""
+        height, width, *channels = self.images.shape[1:]
+        return (height, width, channels[0] if channels else 1)
+
     def __len__(self) -> int:
         """Number of images, train plus test."""
         return len(self.labels)

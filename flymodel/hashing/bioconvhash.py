@@ -22,30 +22,38 @@ Interpretations where the paper is silent (documented choices):
   negative, and the others become 0, exactly as "the rest are set to 0" reads; max-pooling follows.
 - Every layer uses the same rule parameters and schedule (p, Δ, r, ε0, epochs, minibatch, tol), Appendix D's
   BioHash values; the bank seeds and the hash layer's seed are drawn from one generator seeded by `seed`.
-- The hash layer is trained by streaming: its input features are recomputed for every minibatch (they do not
-  fit in memory: 100,000 features per MNIST image), so they are never stored for the training set.
+- Cross-channel inhibition keeps exactly k_CI channels per location; among channels tied at the k_CI-th value
+  torch.topk chooses (ties only matter at blank patches, where every kept value is 0 anyway).
+- The training set's features (100,000 per MNIST image, about 10 % non-zero) are computed once per fit and kept
+  as a sparse store on disk (flymodel.hashing.feature_store), which the hash layer's epochs read by minibatch;
+  with `feature_cache` the store and the filters outlive the fit and are shared by fits that differ only in the
+  hash layer (k, m, activity), as a table over k does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from flymodel.hashing.base import seeded_generator
 from flymodel.hashing.biohash import LearnedSynapses, check_expansion, hidden_units
+from flymodel.hashing.feature_store import SparseRows
 from flymodel.hashing.flyhash import center
 from flymodel.kwta import kwta
 from flymodel.learning import TrainingSchedule, currents, p_weights, train_synapses
-from flymodel.validation import check_int
+from flymodel.validation import check_features, check_int
 
 #: Image shapes (H, W, C) inferred from the number of features when image_shape is None: MNIST-like and CIFAR-like.
 DEFAULT_IMAGE_SHAPES: dict[int, tuple[int, int, int]] = {784: (28, 28, 1), 3072: (32, 32, 3)}
@@ -69,14 +77,15 @@ def patch_normalised_conv(images: torch.Tensor, filters: torch.Tensor, stride: i
 def channel_inhibition(activations: torch.Tensor, k_ci: int) -> torch.Tensor:
     """Cross-channel inhibition (section 2.4): keep the k_ci largest of the F channels at every (n, y, x), zero the rest.
 
-    Exactly k_ci channels survive per location; ties go to the lower channel index (flymodel.kwta.kwta).
+    Exactly k_ci channels survive per location (torch.topk, deterministic on a device). Among channels tied at
+    the k_ci-th value, which ones survive is topk's choice: it changes no value in the output's all-zero
+    locations (blank patches), the only place where ties are common.
     """
-    n, n_channels, height, width = activations.shape
+    n_channels = activations.shape[1]
     if isinstance(k_ci, bool) or not isinstance(k_ci, (int, np.integer)) or not 1 <= k_ci <= n_channels:
         raise ValueError(f"k_ci={k_ci!r} is outside its range; expected an integer 1 <= k_ci <= F={n_channels} (channels kept per location)")
-    per_location = activations.permute(0, 2, 3, 1).reshape(-1, n_channels)
-    keep = kwta(per_location, int(k_ci)).reshape(n, height, width, n_channels).permute(0, 3, 1, 2)
-    return activations.masked_fill(~keep, 0)
+    values, channels = torch.topk(activations, int(k_ci), dim=1)
+    return torch.zeros_like(activations).scatter_(1, channels, values)
 
 
 def sample_patches(images: torch.Tensor, kernel_size: int, n_patches: int, generator: torch.Generator,
@@ -168,12 +177,17 @@ class BioConvHash(LearnedSynapses):
         (28, 28, 1) for d = 784 and (32, 32, 3) for d = 3072.
     n_patches : random patches drawn to learn each bank (all-zero patches are dropped from them).
     p, delta, rank, lr, max_epochs, batch_size, tol : the learning rule and schedule (BioHash's), used for the
-        filters and for the hash layer alike. centering : of the hash layer's input features ('mean': the
+        filters and for the hash layer alike. hash_max_epochs : T_max of the hash layer alone (None: max_epochs); a
+        shorter schedule for CPUs, where a 100-epoch hash layer over 100,000 features takes hours (see the README). centering : of the hash layer's input features ('mean': the
         training mean, computed in blocks; 'none'; 'sample').
     seed, device : seed of every random draw; torch device ('auto' picks CUDA). progress : progress bars.
     block_size : images whose features are computed at once, to bound memory.
     checkpoint : a path prefix; training state is checkpointed to PREFIX.filters-kK.pt (one per bank) and
         PREFIX.hash.pt after every epoch and resumed from there.
+    feature_cache : a directory that keeps the learned filters and the training set's conv features (a sparse
+        store: about 6 GB for MNIST), named by everything they depend on; later fits on the same data with the
+        same filter settings and seed reuse them (a table over k learns the filters and convolves the data once),
+        and transform() of the training set reads its features from there. None: a temporary store per fit.
     See the module docstring for the interpretations of the paper.
     """
 
@@ -183,9 +197,10 @@ class BioConvHash(LearnedSynapses):
                  kernel_sizes: Sequence[int] = (3, 4), n_filters: int = 500, k_ci: int = 10, pool_kernel: int = 7,
                  pool_stride: int = 2, stride: int = 1, image_shape: Sequence[int] | None = None,
                  n_patches: int = 100_000, p: float = 2.0, delta: float = 0.0, rank: int = 2, lr: float = 2e-2,
-                 max_epochs: int = 100, batch_size: int = 100, tol: float = 1.06, centering: str = "mean",
-                 seed: int = 0, device: str = "auto", progress: bool = False, block_size: int = 256,
-                 checkpoint: str | os.PathLike[str] | None = None):
+                 max_epochs: int = 100, hash_max_epochs: int | None = None, batch_size: int = 100, tol: float = 1.06,
+                 centering: str = "mean", seed: int = 0, device: str = "auto", progress: bool = False, block_size: int = 256,
+                 checkpoint: str | os.PathLike[str] | None = None,
+                 feature_cache: str | os.PathLike[str] | None = None):
         self.k = k
         self.activity = activity
         self.m = m
@@ -202,6 +217,7 @@ class BioConvHash(LearnedSynapses):
         self.rank = rank
         self.lr = lr
         self.max_epochs = max_epochs
+        self.hash_max_epochs = hash_max_epochs
         self.batch_size = batch_size
         self.tol = tol
         self.centering = centering
@@ -210,14 +226,16 @@ class BioConvHash(LearnedSynapses):
         self.progress = progress
         self.block_size = block_size
         self.checkpoint = checkpoint
+        self.feature_cache = feature_cache
 
     def n_hidden(self) -> int:
         """m of the hash layer, given directly or as round(k / activity)."""
         return hidden_units(self.k, self.m, self.activity)
 
-    def _schedule(self) -> TrainingSchedule:
-        """Appendix D's schedule, shared by the filters and the hash layer."""
-        return TrainingSchedule(lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size, tol=self.tol)
+    def _schedule(self, hash_layer: bool = False) -> TrainingSchedule:
+        """Appendix D's schedule, shared by the filters and the hash layer (whose T_max hash_max_epochs may shorten)."""
+        epochs = self.hash_max_epochs if hash_layer and self.hash_max_epochs is not None else self.max_epochs
+        return TrainingSchedule(lr=self.lr, max_epochs=epochs, batch_size=self.batch_size, tol=self.tol)
 
     def _validate_params(self, n_features: int) -> None:
         """Check every parameter against the data's width d; each error names the parameter, its value and the expectation."""
@@ -237,24 +255,31 @@ class BioConvHash(LearnedSynapses):
         height, width, _ = resolve_image_shape(self.image_shape, n_features)
         for size in self.kernel_sizes:
             conv_output_shapes(height, width, size, self.stride, self.pool_kernel, self.pool_stride)
+        if self.feature_cache is not None and not isinstance(self.feature_cache, (str, os.PathLike)):
+            raise ValueError(f"feature_cache={self.feature_cache!r} must be a directory path or None")
         self._validate_learning(m)  # centering, seed, and the rule against the hash layer's m
         self._rule().validate(n_filters)
         if isinstance(self.batch_size, (int, np.integer)) and self.n_patches < self.batch_size:
             raise ValueError(f"n_patches={self.n_patches} is smaller than batch_size={self.batch_size}; expected n_patches >= "
                              f"batch_size (the filters are learned in minibatches of patches)")
         self._schedule().validate(self.n_patches)
+        if self.hash_max_epochs is not None:
+            check_int(self.hash_max_epochs, "hash_max_epochs", minimum=1)
 
     def _checkpoint(self, name: str) -> Path | None:
         """The checkpoint file of one training stage (None without a checkpoint prefix)."""
         return None if self.checkpoint is None else Path(f"{os.fspath(self.checkpoint)}.{name}.pt")
 
     def _fit(self, X: torch.Tensor) -> None:
-        """Learn each filter bank on patches, the feature mean in blocks, then the hash layer by streaming (Appendix D)."""
+        """Learn each filter bank on patches, store the training set's conv features once, then learn the hash layer on them (Appendix D)."""
         self.image_shape_ = resolve_image_shape(self.image_shape, X.shape[1])
         self._schedule().validate(X.shape[0])
+        self._store: SparseRows | None = None
+        self._training_digest = array_digest(X)
         images = rows_to_images(X, self.image_shape_)
         gen = seeded_generator(self.seed)
         self.kernel_sizes_ = [int(size) for size in self.kernel_sizes]
+        started = time.perf_counter()
         self.filter_logs_: list[list[dict[str, float]]] = []
         self.n_patches_: list[int] = []
         for size in self.kernel_sizes_:
@@ -262,22 +287,61 @@ class BioConvHash(LearnedSynapses):
             if patches.shape[0] < self.batch_size:
                 raise ValueError(f"only {patches.shape[0]} of the n_patches={self.n_patches} patches of size K={size} are "
                                  f"not all-zero, fewer than batch_size={self.batch_size}; raise n_patches or lower batch_size")
+            bank_seed = self._draw_seed(gen)
             filters, log = train_synapses(  # filters learned by eq. 1 on unit patches (section 2.4)
-                patches, self.n_filters, self._rule(), self._schedule(), seed=self._draw_seed(gen),
-                progress=self.progress, checkpoint=self._checkpoint(f"filters-k{size}"), desc=f"filters K={size}")
+                patches, self.n_filters, self._rule(), self._schedule(), seed=bank_seed, progress=self.progress,
+                checkpoint=self._filters_checkpoint(size, bank_seed), desc=f"filters K={size}")
             setattr(self, f"filters_k{size}_", filters.reshape(self.n_filters, self.image_shape_[2], size, size))
             self.filter_logs_.append(log)
             self.n_patches_.append(int(patches.shape[0]))
-        self.feature_mean_ = self._feature_mean(X) if self.centering == "mean" else None  # Appendix D: centred on the training mean
-        self.weights_, self.training_log_ = train_synapses(  # the BioHash layer (section 2.1), streaming the features
-            X, self.n_hidden(), self._rule(), self._schedule(), seed=self._draw_seed(gen), progress=self.progress,
-            checkpoint=self._checkpoint("hash"), features=self._hash_inputs, features_tag=self._features_tag(),
-            desc="hash layer")
+        hash_seed = self._draw_seed(gen)
+        filters_done = time.perf_counter()
+        with self._training_features(X) as store:
+            features_done = time.perf_counter()
+            mean = store.column_sums() / store.shape[0]  # Appendix D: centred on the training mean
+            self.feature_mean_ = torch.from_numpy(mean).to(X.device, X.dtype) if self.centering == "mean" else None
+            self.feature_density_ = store.density
+            self.weights_, self.training_log_ = train_synapses(  # the BioHash layer (section 2.1) on the stored features
+                CentredFeatures(store, self.centering, self.feature_mean_, X.device), self.n_hidden(), self._rule(),
+                self._schedule(hash_layer=True), seed=hash_seed, progress=self.progress, checkpoint=self._checkpoint("hash"),
+                desc="hash layer")
+        self.fit_seconds_ = {"filters": filters_done - started, "features": features_done - filters_done,
+                             "hash_layer": time.perf_counter() - features_done}  # cache hits make the first two short
 
     @staticmethod
     def _draw_seed(gen: torch.Generator) -> int:
         """A training seed drawn from the fit's generator, so every layer gets its own stream from one seed."""
         return int(torch.randint(2**62, (1,), generator=gen))
+
+    def _filters_checkpoint(self, size: int, bank_seed: int) -> Path | None:
+        """Where a bank's training is checkpointed: the feature cache (named by all it depends on, so fits that differ
+        only in the hash layer share it), else the checkpoint prefix, else nowhere."""
+        if self.feature_cache is None:
+            return self._checkpoint(f"filters-k{size}")
+        key = json.dumps([self._training_digest, list(self.image_shape_), size, self.n_filters, self.n_patches, bank_seed,
+                          self.p, self.delta, self.rank, self.lr, self.max_epochs, self.batch_size, self.tol])
+        return Path(self.feature_cache) / f"filters-k{size}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.pt"
+
+    @contextlib.contextmanager
+    def _training_features(self, X: torch.Tensor) -> Iterator[SparseRows]:
+        """The conv features of the training set X as a SparseRows store: found in or added to the feature cache, or
+        built in a temporary directory that is removed afterwards."""
+        tag = self._features_tag()
+        blocks = (self._features(X[start:start + self.block_size]).cpu().numpy()
+                  for start in range(0, X.shape[0], self.block_size))
+        if self.feature_cache is not None:
+            directory = Path(self.feature_cache) / f"features-{tag[:24]}"
+            store = SparseRows(directory) if (directory / "meta.json").exists() else SparseRows.build(
+                directory, blocks, X.shape[0], self.feature_dim_, tag, self.progress, desc="conv features")
+            if store.tag != tag or store.shape != (X.shape[0], self.feature_dim_):
+                raise ValueError(f"feature cache {directory} holds other features (tag {store.tag[:12]}…, shape {store.shape}); "
+                                 f"delete it or pass another feature_cache")
+            self._store = store
+            yield store
+            return
+        with tempfile.TemporaryDirectory(prefix="flymodel-features-") as scratch:
+            yield SparseRows.build(Path(scratch) / "features", blocks, X.shape[0], self.feature_dim_, tag, self.progress,
+                                   desc="conv features")
 
     def _banks(self) -> list[torch.Tensor]:
         """The learned filter banks, (F, C, K, K) each, in kernel_sizes_ order."""
@@ -288,22 +352,11 @@ class BioConvHash(LearnedSynapses):
         return conv_features(rows_to_images(X, self.image_shape_), self._banks(), self.k_ci, self.pool_kernel,
                              self.pool_stride, self.stride, self.p)
 
-    def _hash_inputs(self, X: torch.Tensor) -> torch.Tensor:
-        """The hash layer's input for rows X: their conv features, centred."""
-        return center(self._features(X), self.centering, self.feature_mean_)
-
-    def _feature_mean(self, X: torch.Tensor) -> torch.Tensor:
-        """The training mean of the conv features, accumulated in float64 over blocks of block_size images."""
-        total = torch.zeros(self.feature_dim_, dtype=torch.float64, device=X.device)
-        for start in tqdm(range(0, X.shape[0], self.block_size), desc="feature mean", unit="block", disable=not self.progress):
-            total += self._features(X[start:start + self.block_size]).double().sum(dim=0)
-        return (total / X.shape[0]).to(X.dtype)
-
     def _features_tag(self) -> str:
-        """A digest of everything the hash layer's input depends on (filters, inhibition, pooling, centring), for its checkpoint."""
-        digest = hashlib.sha256(json.dumps([self.k_ci, self.pool_kernel, self.pool_stride, self.stride, self.p,
-                                            self.centering, list(self.image_shape_)]).encode())
-        for tensor in [*self._banks(), *([] if self.feature_mean_ is None else [self.feature_mean_])]:
+        """A digest of everything the training features depend on (data, filters, inhibition, pooling), for the feature cache."""
+        digest = hashlib.sha256(json.dumps([self._training_digest, self.k_ci, self.pool_kernel, self.pool_stride,
+                                            self.stride, self.p, list(self.image_shape_)]).encode())
+        for tensor in self._banks():
             digest.update(tensor.detach().cpu().numpy().tobytes())
         return digest.hexdigest()
 
@@ -331,5 +384,43 @@ class BioConvHash(LearnedSynapses):
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:
         """Codes of X in blocks of block_size images: k-WTA (eq. 6) of the hash layer's currents."""
-        return torch.cat([kwta(currents(self.weights_, self._hash_inputs(X[start:start + self.block_size]), self.p), self.k)
+        return torch.cat([self._codes(center(self._features(X[start:start + self.block_size]), self.centering, self.feature_mean_))
                           for start in range(0, X.shape[0], self.block_size)])
+
+    def _codes(self, features: torch.Tensor) -> torch.Tensor:
+        """k-WTA (eq. 6) of the hash layer's currents for centred features."""
+        return kwta(currents(self.weights_, features, self.p), self.k)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Hash X into k-sparse codes; the training set itself (the database of the paper's protocols) is read from the
+        feature cache of this fit instead of being convolved again."""
+        store = getattr(self, "_store", None)
+        if store is None or not isinstance(X, np.ndarray) or X.shape[0] != store.shape[0] or not self.is_fitted():
+            return super().transform(X)
+        X = check_features(X, "X", n_features=self.n_features_in_)
+        if array_digest(torch.from_numpy(X)) != self._training_digest:
+            return super().transform(X)
+        rows = CentredFeatures(store, self.centering, self.feature_mean_, self.torch_device)
+        order = torch.arange(X.shape[0])
+        return torch.cat([self._codes(rows.take(order[start:start + self.block_size])).cpu()
+                          for start in range(0, X.shape[0], self.block_size)]).numpy()
+
+
+class CentredFeatures:
+    """A SparseRows store read as centred float32 rows on a device: the hash layer's training input (a RowSource)."""
+
+    def __init__(self, store: SparseRows, centering: str, mean: torch.Tensor | None, device: torch.device):
+        self.store, self.centering, self.mean, self.device = store, centering, mean, device
+        self.shape = store.shape
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return center(torch.from_numpy(self.store.dense(indices.cpu().numpy())).to(self.device), self.centering, self.mean)
+
+    def fingerprint(self) -> list[Any]:
+        return [list(self.shape), self.store.tag, self.centering]
+
+
+def array_digest(X: torch.Tensor) -> str:
+    """sha256 of a tensor's shape, dtype and values: identifies a training set."""
+    array = np.ascontiguousarray(X.detach().cpu().numpy())
+    return hashlib.sha256(f"{array.shape}{array.dtype}".encode() + array.tobytes()).hexdigest()

@@ -1,0 +1,54 @@
+"""Shadowed queries (Appendix B, Table 6): the exact region and factor, errors, and their place in compare."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flymodel.compare import CompareConfig, run_compare
+from flymodel.data.shadows import SHADOW_FACTOR, SHADOW_FRACTION, shadow_rows, shadow_width
+
+
+def test_paper_shadow_is_the_left_26_of_32_columns_times_0_3():
+    assert (SHADOW_FRACTION, SHADOW_FACTOR) == (0.8, 0.3)
+    assert shadow_width(32) == 26 and shadow_width(28) == 22 and shadow_width(1, 0.01) == 1
+    X = np.random.default_rng(0).random((4, 32 * 32 * 3), dtype=np.float32)
+    out = shadow_rows(X, (32, 32, 3)).reshape(4, 32, 32, 3)
+    images = X.reshape(4, 32, 32, 3)
+    np.testing.assert_allclose(out[:, :, :26], images[:, :, :26] * np.float32(0.3), rtol=0, atol=0)
+    np.testing.assert_array_equal(out[:, :, 26:], images[:, :, 26:])
+    assert out.dtype == np.float32 and shadow_rows(X, (32, 32, 3)) is not X
+    np.testing.assert_array_equal(X.reshape(4, 32, 32, 3), images)  # the input is left as it was
+
+
+def test_grey_images_and_other_settings():
+    X = np.ones((2, 28 * 28), dtype=np.float32)
+    out = shadow_rows(X, (28, 28, 1), fraction=0.5, factor=0.0).reshape(2, 28, 28)
+    assert (out[:, :, :14] == 0).all() and (out[:, :, 14:] == 1).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"image_shape": (32, 32, 1)}, r"does not hold rows of 32×32×1 images; expected \(n, 1024\)"),
+    ({"fraction": 0.0}, r"fraction=0.0 is outside \(0, 1\]"),
+    ({"factor": -1.0}, r"factor=-1.0 must be a finite number >= 0"),
+    ({"factor": float("nan")}, r"factor=nan must be a finite number >= 0"),
+])
+def test_bad_shadow_arguments_are_named(kwargs, match):
+    X = np.zeros((2, 32 * 32 * 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=match):
+        shadow_rows(X, **{"image_shape": (32, 32, 3), **kwargs})
+
+
+def test_compare_scores_shadowed_queries_against_the_same_database():
+    config = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(4,), seeds=(0,), shadow_queries=True)
+    results = run_compare(config, progress=False)
+    for record in results["records"]:
+        assert 0 <= record["map_shadow"] <= 1 and 0 <= record["precision_shadow"] <= 1
+        assert record["map_shadow"] != record["map"]
+    assert set(results["summary_shadow"]) == {"lsh", "pcahash"}
+    assert results["summary_shadow"]["lsh"]["4"]["paper"] is None  # Table 6 is CIFAR-10's
+    plain = run_compare(CompareConfig(dataset="mnist", methods=("lsh",), ks=(4,), seeds=(0,)), progress=False)
+    assert "summary_shadow" not in plain and "map_shadow" not in plain["records"][0]
+    assert plain["records"][0]["map"] == results["records"][0]["map"]
+    with pytest.raises(TypeError, match="shadow_queries=1 must be True or False"):
+        CompareConfig(shadow_queries=1).validate()
