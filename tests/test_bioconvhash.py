@@ -342,6 +342,7 @@ def test_training_from_a_store_resumes_and_refuses_another_store(tmp_path, monke
 def test_feature_cache_is_shared_across_hash_lengths_and_serves_the_training_set(X, tmp_path, monkeypatch, fitted):
     cached = small(feature_cache=tmp_path).fit(X)
     np.testing.assert_array_equal(cached.transform(X), fitted.transform(X))
+    assert cached.cache_hits_ == {"filters": False, "features": False} and fitted.cache_hits_["filters"] is False
     names = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
     assert names == ["features", "filters", "filters"]
     calls = {"n": 0}
@@ -355,6 +356,7 @@ def test_feature_cache_is_shared_across_hash_lengths_and_serves_the_training_set
     other_k = small(feature_cache=tmp_path, k=3).fit(X)
     codes = other_k.transform(X)
     assert calls["n"] == 0  # filters, features and the training set's codes all came from the cache
+    assert other_k.cache_hits_ == {"filters": True, "features": True}
     assert codes.shape == (60, 20) and (codes.sum(axis=1) == 3).all()
     np.testing.assert_array_equal(codes, small(k=3).fit(X).transform(X))
     np.testing.assert_array_equal(other_k.transform(X[:10]), codes[:10])  # other inputs are convolved

@@ -280,6 +280,7 @@ class BioConvHash(LearnedSynapses):
         gen = seeded_generator(self.seed)
         self.kernel_sizes_ = [int(size) for size in self.kernel_sizes]
         started = time.perf_counter()
+        hits = {"filters": True, "features": False}
         self.filter_logs_: list[list[dict[str, float]]] = []
         self.n_patches_: list[int] = []
         for size in self.kernel_sizes_:
@@ -288,15 +289,17 @@ class BioConvHash(LearnedSynapses):
                 raise ValueError(f"only {patches.shape[0]} of the n_patches={self.n_patches} patches of size K={size} are "
                                  f"not all-zero, fewer than batch_size={self.batch_size}; raise n_patches or lower batch_size")
             bank_seed = self._draw_seed(gen)
+            bank_checkpoint = self._filters_checkpoint(size, bank_seed)
+            hits["filters"] &= bank_checkpoint is not None and bank_checkpoint.exists()
             filters, log = train_synapses(  # filters learned by eq. 1 on unit patches (section 2.4)
                 patches, self.n_filters, self._rule(), self._schedule(), seed=bank_seed, progress=self.progress,
-                checkpoint=self._filters_checkpoint(size, bank_seed), desc=f"filters K={size}")
+                checkpoint=bank_checkpoint, desc=f"filters K={size}")
             setattr(self, f"filters_k{size}_", filters.reshape(self.n_filters, self.image_shape_[2], size, size))
             self.filter_logs_.append(log)
             self.n_patches_.append(int(patches.shape[0]))
         hash_seed = self._draw_seed(gen)
         filters_done = time.perf_counter()
-        with self._training_features(X) as store:
+        with self._training_features(X, hits) as store:
             features_done = time.perf_counter()
             mean = store.column_sums() / store.shape[0]  # Appendix D: centred on the training mean
             self.feature_mean_ = torch.from_numpy(mean).to(X.device, X.dtype) if self.centering == "mean" else None
@@ -306,7 +309,8 @@ class BioConvHash(LearnedSynapses):
                 self._schedule(hash_layer=True), seed=hash_seed, progress=self.progress, checkpoint=self._checkpoint("hash"),
                 desc="hash layer")
         self.fit_seconds_ = {"filters": filters_done - started, "features": features_done - filters_done,
-                             "hash_layer": time.perf_counter() - features_done}  # cache hits make the first two short
+                             "hash_layer": time.perf_counter() - features_done}
+        self.cache_hits_ = hits  # which stages were read from the feature cache (their seconds are then only the reading)
 
     @staticmethod
     def _draw_seed(gen: torch.Generator) -> int:
@@ -323,7 +327,7 @@ class BioConvHash(LearnedSynapses):
         return Path(self.feature_cache) / f"filters-k{size}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.pt"
 
     @contextlib.contextmanager
-    def _training_features(self, X: torch.Tensor) -> Iterator[SparseRows]:
+    def _training_features(self, X: torch.Tensor, hits: dict[str, bool]) -> Iterator[SparseRows]:
         """The conv features of the training set X as a SparseRows store: found in or added to the feature cache, or
         built in a temporary directory that is removed afterwards."""
         tag = self._features_tag()
@@ -331,7 +335,8 @@ class BioConvHash(LearnedSynapses):
                   for start in range(0, X.shape[0], self.block_size))
         if self.feature_cache is not None:
             directory = Path(self.feature_cache) / f"features-{tag[:24]}"
-            store = SparseRows(directory) if (directory / "meta.json").exists() else SparseRows.build(
+            hits["features"] = (directory / "meta.json").exists()
+            store = SparseRows(directory) if hits["features"] else SparseRows.build(
                 directory, blocks, X.shape[0], self.feature_dim_, tag, self.progress, desc="conv features")
             if store.tag != tag or store.shape != (X.shape[0], self.feature_dim_):
                 raise ValueError(f"feature cache {directory} holds other features (tag {store.tag[:12]}…, shape {store.shape}); "
