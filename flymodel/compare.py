@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from flymodel.data.protocols import Protocol, Split, get_protocol
-from flymodel.data.shadows import shadow_rows
+from flymodel.data.shadows import describe_shadow, shadow_rows
 from flymodel.hashing import METHODS, make_hasher
 from flymodel.io import environment_info, read_json, to_json, write_json
 from flymodel.metrics import TIE_POLICIES, retrieval_scores
@@ -177,7 +177,8 @@ def run_compare(config: CompareConfig, progress: bool = True,
         "total_seconds": time.perf_counter() - started,
         "records": records,
         "summary": summarize(records, config.dataset),
-        **({"summary_shadow": summarize(records, config.dataset, shadow=True)} if config.shadow_queries else {}),
+        **({"shadow": describe_shadow(dataset.image_shape),
+            "summary_shadow": summarize(records, config.dataset, shadow=True)} if config.shadow_queries else {}),
     }
 
 

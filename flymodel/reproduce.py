@@ -17,7 +17,7 @@ from typing import Any
 
 from flymodel.compare import CompareConfig, run_compare, save_results, summarize
 from flymodel.data.protocols import get_protocol
-from flymodel.data.shadows import SHADOW_FACTOR, shadow_width
+from flymodel.data.shadows import describe_shadow
 from flymodel.io import atomic_path, environment_info, read_json
 from flymodel.paper import CHANNEL_INHIBITION_KS, PAPER_CHANNEL_INHIBITION, PAPER_KS
 from flymodel.validation import check_choice
@@ -96,6 +96,7 @@ def partial_results(dataset: str, path: str | os.PathLike[str]) -> dict[str, Any
                "evaluation": state["config"]["evaluation"], "records": state["records"],
                "summary": summarize(state["records"], dataset)}
     if state["config"].get("shadow_queries"):
+        results["shadow"] = describe_shadow(protocol.load().image_shape)
         results["summary_shadow"] = summarize(state["records"], dataset, shadow=True)
     results["targets"] = check_targets(results)
     return results
@@ -117,6 +118,7 @@ def merge_results(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]
                         "method_ks": {**base["config"]["method_ks"], **extra["config"]["method_ks"]}}
     merged.pop("summary_shadow", None)
     if all("map_shadow" in r for r in records):
+        merged["shadow"] = base.get("shadow") or extra["shadow"]
         merged["summary_shadow"] = summarize(records, dataset, shadow=True)
     merged["targets"] = check_targets(merged)
     return merged
@@ -169,7 +171,8 @@ def shadow_table(results: dict[str, Any]) -> str:
                        for k, s in per_k.items()} for m, per_k in shadow.items()}
     return "\n".join([
         f"Table 6: {results['protocol']['metric']} (%) on {results['config']['dataset']} with shadowed queries "
-        f"(left {shadow_width(32)} of 32 columns × {SHADOW_FACTOR}; flymodel.data.shadows), mean ± std over "
+        f"(left {results['shadow']['columns']} of {results['shadow']['width']} columns × {results['shadow']['factor']}; "
+        f"flymodel.data.shadows), mean ± std over "
         f"{_seed_count(shadow)} seeds (paper, Table 6)", "",
         *_grid({names[m]: per_k for m, per_k in shadow.items()}, "method"), "",
         "Share of the clean mAP kept under shadows (%):", "", *_grid(kept, "method")])
@@ -218,8 +221,9 @@ def run_channel_inhibition(dataset: str, k_cis: tuple[int, ...] = (1, 5, 10, 25,
     summary = {}
     for k_ci in k_cis:
         paper = PAPER_CHANNEL_INHIBITION[dataset].get(int(k_ci))
+        per_k = summarize([r for r in records if r["k_ci"] == k_ci], dataset)["bioconvhash"]
         summary[str(k_ci)] = {
-            str(k): {**summarize([r for r in records if r["k_ci"] == k_ci], dataset)["bioconvhash"][str(k)],
+            str(k): {**per_k[str(k)],
                      "paper": paper[CHANNEL_INHIBITION_KS.index(k)] if paper and k in CHANNEL_INHIBITION_KS else None}
             for k in ks}
     protocol = get_protocol(dataset)

@@ -13,6 +13,7 @@ import json
 import pytest
 
 import flymodel.reproduce as reproduce
+from flymodel.data.shadows import describe_shadow
 from flymodel.cli import main
 from flymodel.paper import CHANNEL_INHIBITION_KS, PAPER_CHANNEL_INHIBITION, PAPER_KS, paper_map
 from flymodel.reproduce import (BASELINES, BIOCONVHASH_PARAMS, BIOHASH_PARAMS, TABLE_METHODS, TARGETS,
@@ -298,6 +299,7 @@ def test_partial_results_report_a_table_in_progress(tmp_path):
 
 def test_shadow_table_shows_paper_values_and_the_share_kept():
     results = _results("cifar10", {"lsh": {2: 12.0}, "bioconvhash": {2: 27.0}})
+    results["shadow"] = describe_shadow((32, 32, 3))
     results["summary_shadow"] = {m: {"2": {"mean": mean, "std": 0.1, "n": 3, "paper": paper_map("cifar10", CLASSES[m], 2, shadow=True)}}
                                  for m, mean in (("lsh", 6.0), ("bioconvhash", 26.0))}
     text = shadow_table(results)

@@ -46,9 +46,10 @@ def test_compare_scores_shadowed_queries_against_the_same_database():
         assert 0 <= record["map_shadow"] <= 1 and 0 <= record["precision_shadow"] <= 1
         assert record["map_shadow"] != record["map"]
     assert set(results["summary_shadow"]) == {"lsh", "pcahash"}
+    assert results["shadow"] == {"columns": 22, "width": 28, "factor": 0.3, "share_of_pixels": 22 / 28}  # MNIST's 28 columns
     assert results["summary_shadow"]["lsh"]["4"]["paper"] is None  # Table 6 is CIFAR-10's
     plain = run_compare(CompareConfig(dataset="mnist", methods=("lsh",), ks=(4,), seeds=(0,)), progress=False)
-    assert "summary_shadow" not in plain and "map_shadow" not in plain["records"][0]
+    assert "summary_shadow" not in plain and "shadow" not in plain and "map_shadow" not in plain["records"][0]
     assert plain["records"][0]["map"] == results["records"][0]["map"]
     with pytest.raises(TypeError, match="shadow_queries=1 must be True or False"):
         CompareConfig(shadow_queries=1).validate()

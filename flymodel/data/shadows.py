@@ -24,6 +24,13 @@ def shadow_width(width: int, fraction: float = SHADOW_FRACTION) -> int:
     return max(1, int(round(check_fraction(fraction, "fraction") * width)))
 
 
+def describe_shadow(image_shape: Sequence[int], fraction: float = SHADOW_FRACTION,
+                    factor: float = SHADOW_FACTOR) -> dict[str, float | int]:
+    """The shadow applied to images of this (H, W, C) shape, for results files and table captions."""
+    columns = shadow_width(image_shape[1], fraction)
+    return {"columns": columns, "width": int(image_shape[1]), "factor": factor, "share_of_pixels": columns / image_shape[1]}
+
+
 def shadow_rows(X: np.ndarray, image_shape: Sequence[int], fraction: float = SHADOW_FRACTION,
                 factor: float = SHADOW_FACTOR) -> np.ndarray:
     """A copy of the image rows X (flattened C-order (H, W, C), as ImageDataset.features() gives them) with the
