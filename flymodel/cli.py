@@ -24,6 +24,9 @@ EPILOG = """examples:
   flymodel reproduce mnist --channel-inhibition --seeds 0   # Table 3: BioConvHash by k_CI
   flymodel simulate drosophila_mb --device cpp_standalone   # the spiking circuit on all 110 odours
   flymodel simulate circuits/drosophila_mb.toml --set apl.gain_mv=0 --device numpy
+  flymodel analyze inhibition                      # APL disruption, rate and spiking circuits
+  flymodel analyze hashing_quality --set datasets='["mnist"]' --preset quick
+  flymodel figure inhibition                       # redraw from results/analysis/inhibition/results.json
   flymodel data
 """
 
@@ -112,6 +115,51 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
           f"build {result.build_seconds:.1f} s, run {result.run_seconds:.1f} s")
     print(f"responding KCs (>= {spec.simulation.min_spikes} spikes): mean {fractions.mean():.1%}, "
           f"range {fractions.min():.1%} to {fractions.max():.1%}")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _analysis_dir(name: str, given: str | None) -> Path:
+    return Path(given or f"results/analysis/{name}")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis import EXPERIMENTS, get_experiment
+    from flymodel.experiment import make_config, run_experiment
+
+    if args.list:
+        for name in EXPERIMENTS:
+            experiment = get_experiment(name)
+            presets = f" (presets: {', '.join(experiment.presets)})" if experiment.presets else ""
+            print(f"{name}: {experiment.description}{presets}")
+        return 0
+    if args.name is None:
+        raise ValueError("name an experiment (flymodel analyze --list shows them)")
+    experiment = get_experiment(args.name)
+    overrides = {key: _parse_value(value) for key, value in (_split_setting(item) for item in args.set)}
+    config = make_config(experiment, preset=args.preset, file=args.config, overrides=overrides)
+    output = _analysis_dir(experiment.name, args.output)
+    results, paths = run_experiment(experiment, config, output, progress=not args.quiet)
+    print(f"{experiment.name}: done in {results['total_seconds']:.1f} s")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _split_setting(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set {item!r} is not of the form KEY=VALUE (e.g. seeds=[0,1,2])")
+    return key, value
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    from analysis import get_experiment
+    from flymodel.experiment import redraw
+
+    experiment = get_experiment(args.name)
+    paths = redraw(experiment, _analysis_dir(experiment.name, args.results), args.output)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
@@ -207,6 +255,31 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--build-dir", metavar="DIR", help="standalone project folder (default: a temporary one)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
     simulate.set_defaults(func=_cmd_simulate)
+
+    analyze = sub.add_parser(
+        "analyze", help="run an analysis end to end: results.json and its figures (PNG and PDF)",
+        description="Run an experiment of analysis/ with its default settings, changed by --preset, --config and "
+        "--set (in that order), and write results.json (settings, versions, seeds, timings, raw numbers) and the "
+        "figures drawn from it into OUTPUT (default results/analysis/NAME). --list shows the experiments.",
+    )
+    analyze.add_argument("name", nargs="?", help="the experiment (see --list)")
+    analyze.add_argument("--list", action="store_true", help="list the experiments and their presets")
+    analyze.add_argument("--preset", help="a named set of settings of the experiment (e.g. quick)")
+    analyze.add_argument("--config", metavar="FILE", help="settings from a .toml or .json file (field = value)")
+    analyze.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="one setting, a JSON value, e.g. seeds=[0,1,2] or n_trials=10 (repeatable)")
+    analyze.add_argument("--output", metavar="DIR", help="output directory (default: results/analysis/NAME)")
+    analyze.add_argument("--quiet", action="store_true", help="no progress bars")
+    analyze.set_defaults(func=_cmd_analyze)
+
+    figure = sub.add_parser(
+        "figure", help="redraw an analysis's figures from its results.json, without rerunning it",
+        description="Read RESULTS/results.json written by `flymodel analyze NAME` and draw its figures again.",
+    )
+    figure.add_argument("name", help="the experiment")
+    figure.add_argument("--results", metavar="DIR", help="where results.json is (default: results/analysis/NAME)")
+    figure.add_argument("--output", metavar="DIR", help="where to write the figures (default: beside results.json)")
+    figure.set_defaults(func=_cmd_figure)
 
     data = sub.add_parser("data", help="show where the data files are and verify their checksums",
                           description="List the data directories searched and verify every data file's sha256.")

@@ -91,3 +91,17 @@ def plot_sparseness(summary: dict[str, Any], stem: str | Path) -> dict[str, Path
     ax.legend(fontsize=8, loc="upper right", frameon=False)
     ax.grid(True, axis="y", alpha=0.3)
     return save_figure(fig, stem)
+
+
+def plot_mean_ci(ax: plt.Axes, x: Any, summaries: list[dict[str, Any]], band: bool = True, **style: Any) -> None:
+    """Draw means over seeds against x with their confidence intervals (flymodel.stats.mean_ci records): a shaded
+    band when band, else error bars. style goes to the line (label, color, marker, linestyle)."""
+    means = [s["mean"] for s in summaries]
+    low = [s["ci_low"] for s in summaries]
+    high = [s["ci_high"] for s in summaries]
+    if band:
+        (line,) = ax.plot(x, means, **style)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    else:
+        yerr = [[m - lo for m, lo in zip(means, low)], [hi - m for m, hi in zip(means, high)]]
+        ax.errorbar(x, means, yerr=yerr, capsize=3, **style)
