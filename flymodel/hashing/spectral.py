@@ -54,10 +54,14 @@ class SpectralHash(PrincipalBitsHasher):
 
     @property
     def n_units_(self) -> int:
-        return self.modes_.numel()  # compressSH.m evaluates every bit's mode on every direction: k × npca per row
+        return self.modes_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:
         shifted = (X @ self.components_.T).double() - self.mn_  # compressSH.m: X = X*pc; X = X - mn
         omegas = self.modes_ * (math.pi / (self.mx_ - self.mn_))  # compressSH.m: omegas = modes .* pi./(mx-mn)
-        # compressSH.m: U(:, i) = prod(sin(X .* omegas(i, :) + pi/2), 2); B = U > 0
-        return torch.sin(shifted[:, None, :] * omegas + math.pi / 2).prod(dim=2) > 0
+        # compressSH.m: U(:, i) = prod(sin(X .* omegas(i, :) + pi/2), 2); B = U > 0. Each mode is non-zero along one
+        # direction j(i) (spectral_modes), and the other factors are sin(0 + π/2) = 1 exactly, so the product is the
+        # one factor along j(i): the same bits at k instead of k × npca evaluations per row.
+        direction = self.modes_.argmax(dim=1)
+        along = omegas.gather(1, direction[:, None]).squeeze(1)
+        return torch.sin(shifted[:, direction] * along + math.pi / 2) > 0
