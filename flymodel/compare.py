@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,20 @@ def _evaluation_split(protocol: Protocol, labels: np.ndarray, seed: int, evaluat
     return protocol.validation_split(labels, split) if evaluation == "validation" else split
 
 
+#: A hook that sees each run's codes: on_codes(record, query_codes, database_codes, split) → entries for the record.
+CodesHook = Callable[[dict[str, Any], np.ndarray, np.ndarray, Split], dict[str, Any]]
+
+
 def run_compare(config: CompareConfig, progress: bool = True,
-                resume: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+                resume: str | os.PathLike[str] | None = None, on_codes: CodesHook | None = None) -> dict[str, Any]:
     """Run every (seed, method, k) of the config and return the results record (see module docstring).
 
     With resume, the finished runs are written (atomically) to that JSON file after each run, and a later
     call with the same config skips them: an interrupted comparison picks up where it stopped.
+    on_codes, if given, is called after each run is scored with its record and codes (and the split whose
+    .queries and .database are the codes' dataset rows); the dict it returns is merged into the record before
+    the record is saved, so that more measures can be taken from the codes without fitting again (resumed runs
+    keep what it added).
     """
     config.validate()
     protocol = get_protocol(config.dataset)
@@ -150,7 +159,7 @@ def run_compare(config: CompareConfig, progress: bool = True,
                                                     ties=config.ties, seed=seed)
                         shadow = {"map_shadow": float(shadowed["average_precision"].mean()),
                                   "precision_shadow": float(shadowed["precision"].mean())}
-                    records.append({
+                    record = {
                         "method": method, "class": type(hasher).__name__, "k": k, "seed": seed,
                         "map": float(scores["average_precision"].mean()),
                         "precision": float(scores["precision"].mean()),
@@ -160,7 +169,10 @@ def run_compare(config: CompareConfig, progress: bool = True,
                         "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
                         "params": hasher.get_params(),
                         **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
-                    })
+                    }
+                    if on_codes is not None:
+                        record.update(on_codes(record, q_codes, db_codes, split))
+                    records.append(record)
                     if resume is not None:
                         write_json(resume, {"config": asdict(config), "records": records})
                     bar.update()

@@ -261,3 +261,78 @@ def mean_average_precision(
     """mAP@R of eq. 12 (R=None: mAP@All) for Hamming ranking with relevance = same label."""
     scores = retrieval_scores(query_codes, database_codes, query_labels, database_labels, R=R, ties=ties, seed=seed)
     return float(scores["average_precision"].mean())
+
+
+def _radius_histograms(distances: np.ndarray, relevant: np.ndarray, max_radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query counts of items and of relevant items at each distance 0..max_radius (farther items dropped)."""
+    n_q, n_bins = distances.shape[0], max_radius + 2  # the last bin collects every distance beyond max_radius
+    keys = (np.minimum(distances, max_radius + 1) + n_bins * np.arange(n_q)[:, None]).ravel()
+    counts = np.bincount(keys, minlength=n_q * n_bins).reshape(n_q, n_bins)
+    rel = np.bincount(keys, weights=relevant.ravel(), minlength=n_q * n_bins).reshape(n_q, n_bins)
+    return counts[:, :-1], rel[:, :-1]
+
+
+def _precision_recall_sums(distances: np.ndarray, relevant: np.ndarray, max_radius: int) -> np.ndarray:
+    """Sums over queries, per radius r: precision (queries retrieving something), queries retrieving something,
+    recall (queries with a relevant item), and queries with a relevant item; shape (4, max_radius + 1)."""
+    counts, rel = _radius_histograms(distances, relevant, max_radius)
+    retrieved, found = np.cumsum(counts, axis=1), np.cumsum(rel, axis=1)  # items within Hamming radius ≤ r
+    n_relevant = relevant.sum(axis=1)
+    answered = retrieved > 0
+    precision = np.divide(found, retrieved, out=np.zeros(found.shape), where=answered)
+    has_relevant = n_relevant > 0
+    recall = found[has_relevant] / n_relevant[has_relevant, None]
+    return np.stack([precision.sum(axis=0), answered.sum(axis=0), recall.sum(axis=0),
+                     np.full(max_radius + 1, has_relevant.sum())])
+
+
+def _curve_from_sums(sums: np.ndarray, n_queries: int) -> dict[str, np.ndarray]:
+    """Query averages from _precision_recall_sums: precision is NaN at radii where no query retrieves anything."""
+    precision_sum, answered, recall_sum, with_relevant = sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(answered > 0, precision_sum / np.maximum(answered, 1), np.nan)
+    recall = recall_sum / with_relevant if with_relevant[0] > 0 else np.full(len(recall_sum), np.nan)
+    return {"radius": np.arange(len(precision_sum)), "precision": precision, "recall": recall,
+            "answered": answered / n_queries}
+
+
+def precision_recall_curve(distances: np.ndarray, relevant: np.ndarray,
+                           max_radius: int | None = None) -> dict[str, np.ndarray]:
+    """Precision and recall of Hamming-ball retrieval at every radius r = 0..max_radius, averaged over queries.
+
+    Retrieved at radius r: every item at distance ≤ r. precision(r) = relevant retrieved / retrieved, averaged over
+    the queries that retrieve at least one item at r (the others have no precision; "answered" gives their
+    fraction); recall(r) = relevant retrieved / all relevant items, averaged over queries with a relevant item.
+    Returns {"radius", "precision", "recall", "answered"}, arrays of length max_radius + 1 (default: the largest
+    distance, where recall is 1).
+    """
+    distances, relevant = _check_distances(distances, relevant)
+    max_radius = int(distances.max()) if max_radius is None else check_int(max_radius, "max_radius", minimum=0)
+    return _curve_from_sums(_precision_recall_sums(distances, relevant, max_radius), distances.shape[0])
+
+
+def retrieval_precision_recall(
+    query_codes: np.ndarray,
+    database_codes: np.ndarray,
+    query_labels: np.ndarray,
+    database_labels: np.ndarray,
+    max_radius: int | None = None,
+    chunk_size: int | None = None,
+) -> dict[str, np.ndarray]:
+    """precision_recall_curve of Hamming search over codes, relevance = same label, chunked over queries.
+
+    max_radius defaults to the largest distance these codes can have, min(bits, max |q| + max |db|): 2k for k-sparse
+    codes, at most the number of bits for dense ones.
+    """
+    query_codes = check_codes(query_codes, "query_codes")
+    database_codes = check_codes(database_codes, "database_codes")
+    query_labels = check_labels(query_labels, query_codes.shape[0], "query_labels", "query_codes")
+    database_labels = check_labels(database_labels, database_codes.shape[0], "database_labels", "database_codes")
+    if max_radius is None:
+        max_radius = min(query_codes.shape[1], int(query_codes.sum(axis=1).max() + database_codes.sum(axis=1).max()))
+    max_radius = check_int(max_radius, "max_radius", minimum=0)
+    sums = np.zeros((4, max_radius + 1))
+    for rows, dist in iter_hamming_distances(query_codes, database_codes, chunk_size):
+        relevant = database_labels[None, :] == query_labels[rows, None]
+        sums += _precision_recall_sums(dist, relevant, max_radius)
+    return _curve_from_sums(sums, query_codes.shape[0])
