@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RESULTS ?= results
 
-.PHONY: run test test-slow benchmarks clean
+.PHONY: run table1 test test-slow benchmarks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,19 @@ $(STAMP): pyproject.toml
 
 # Table 1 without its BioConvHash row, whose 100-epoch hash layer takes hours per model on a CPU (README, BioConvHash).
 TABLE1_CPU_METHODS := lsh pcahash flyhash spectralhash itq naivebiohash biohash
+ANALYZE := $(BIN)/flymodel analyze
 
+# The main job: every analysis at its CPU-sized settings (README, Analyses), about 10 minutes on 2 cores.
 run: $(STAMP)
+	$(ANALYZE) inhibition --preset main --output $(RESULTS)/inhibition
+	$(ANALYZE) hashing_quality --preset quick --output $(RESULTS)/hashing_quality
+	$(ANALYZE) sparsity --preset quick --output $(RESULTS)/sparsity
+	$(ANALYZE) activity_tsne --preset quick --output $(RESULTS)/activity_tsne
+	$(ANALYZE) portraits --output $(RESULTS)/portraits
+	@echo "Results (results.json) and figures (PNG, PDF) of each analysis: $(RESULTS)/<analysis>/"
+
+# The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (about 7 minutes on 2 cores).
+table1: $(STAMP)
 	$(BIN)/flymodel reproduce mnist --seeds 0 1 2 --methods $(TABLE1_CPU_METHODS) --output $(RESULTS)/mnist
 
 test: $(STAMP)

@@ -35,7 +35,6 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from analysis.sparsity import check_percent, check_seeds, check_values
 from flymodel.data.protocols import get_protocol
 from flymodel.experiment import Experiment
 from flymodel.hashing import BioHash
@@ -43,7 +42,7 @@ from flymodel.metrics import TIE_POLICIES, retrieval_scores
 from flymodel.plots import save_figure
 from flymodel.reproduce import BIOHASH_PARAMS
 from flymodel.stats import mean_ci
-from flymodel.validation import check_choice, check_int
+from flymodel.validation import check_choice, check_int, check_percent, check_seeds, check_values
 
 DATASET = "mnist"
 #: Distance t-SNE uses between boolean codes (fraction of differing bits).

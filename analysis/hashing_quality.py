@@ -26,8 +26,8 @@ Deviations and choices, written down:
   MNIST's (both are 28×28 grey images of ten classes). `method_params` overrides any of them for every dataset.
 - PCA-based hashers (PCAHash, ITQ, SpectralHash) give at most d bits (one per principal direction): at equal storage
   they run at min(round(S), d) bits, and the table marks a capped cell.
-- Summaries, table and tests give mAP in percent (records keep compare's fractions); statistics over seeds use flymodel.stats (mean_ci, paired_test); a paired test needs
-  two seeds or more, so with one seed it is left out (None).
+- Summaries, table and tests give mAP in percent (records keep compare's fractions); statistics over seeds use
+  flymodel.stats (mean_ci, paired_test); a paired test needs two seeds or more, so with one seed it is left out (None).
 - Records keep a short summary of BioHash's per-epoch training log (epochs, last epoch's energy and mean norm),
   not the whole log.
 """

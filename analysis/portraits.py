@@ -32,14 +32,14 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from analysis.sparsity import check_percent, units_for
 from flymodel.data.protocols import get_protocol
 from flymodel.experiment import Experiment
 from flymodel.hashing import BioHash, NaiveBioHash
 from flymodel.hashing.base import seeded_generator
+from flymodel.hashing.biohash import hidden_units
 from flymodel.plots import save_figure
 from flymodel.reproduce import BIOHASH_PARAMS
-from flymodel.validation import check_int
+from flymodel.validation import check_int, check_percent
 
 DATASET = "mnist"
 #: Decimals kept for the synapses stored in the results.
@@ -61,7 +61,7 @@ class PortraitsConfig:
 
     def m(self) -> int:
         """The number of hidden units, round(k / activity)."""
-        return units_for(self.k, self.activity)
+        return hidden_units(self.k, None, self.activity / 100)
 
     def validate(self) -> None:
         """Raise a ValueError naming the first bad field."""

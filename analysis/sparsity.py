@@ -36,35 +36,12 @@ from flymodel.metrics import TIE_POLICIES
 from flymodel.plots import plot_mean_ci, save_figure
 from flymodel.reproduce import BIOHASH_PARAMS
 from flymodel.stats import mean_ci, paired_test
-from flymodel.validation import check_choice, check_int
+from flymodel.validation import check_choice, check_int, check_percent, check_seeds, check_values
 
 #: Datasets with BioHash settings chosen by the paper (Appendix D).
 DATASETS: tuple[str, ...] = tuple(BIOHASH_PARAMS)
 #: How the figure names each dataset.
 TITLES: dict[str, str] = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
-
-
-def check_percent(value: Any, name: str) -> float:
-    """Return a percentage strictly between 0 and 100 (an activity), or raise a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
-        raise ValueError(f"{name}={value!r} must be a percentage strictly between 0 and 100")
-    return float(value)
-
-
-def check_values(values: tuple[Any, ...], name: str) -> tuple[Any, ...]:
-    """Return a non-empty tuple without duplicates, or raise a ValueError naming it."""
-    if not values:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    if len(set(values)) != len(values):
-        raise ValueError(f"{name}={list(values)} holds duplicates; expected each value once")
-    return values
-
-
-def check_seeds(seeds: tuple[int, ...]) -> tuple[int, ...]:
-    """Return seeds if they are distinct integers >= 0, else raise a ValueError naming the field."""
-    for seed in check_values(seeds, "seeds"):
-        check_int(seed, "seeds", minimum=0)
-    return seeds
 
 
 @dataclass(frozen=True)

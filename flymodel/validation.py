@@ -101,3 +101,26 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available here; use device='cpu' or 'auto'")
     return dev
+
+
+def check_percent(value: Any, name: str) -> float:
+    """Return a percentage strictly between 0 and 100 (an activity), or raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+        raise ValueError(f"{name}={value!r} must be a percentage strictly between 0 and 100")
+    return float(value)
+
+
+def check_values(values: tuple[Any, ...], name: str, allow_empty: bool = False) -> tuple[Any, ...]:
+    """Return a tuple without duplicates, non-empty unless allow_empty, or raise a ValueError naming it."""
+    if not values and not allow_empty:
+        raise ValueError(f"{name} is empty; expected at least one value")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name}={list(values)} holds duplicates; expected each value once")
+    return values
+
+
+def check_seeds(seeds: tuple[int, ...]) -> tuple[int, ...]:
+    """Return seeds if they are distinct integers >= 0, else raise a ValueError naming the field."""
+    for seed in check_values(seeds, "seeds"):
+        check_int(seed, "seeds", minimum=0)
+    return seeds
