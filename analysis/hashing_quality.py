@@ -391,11 +391,13 @@ def run(config: HashingQualityConfig, output_dir: Path, progress: bool) -> dict[
 # --- figures ------------------------------------------------------------------------------------------------------
 
 def _styles(methods: list[str], sparse: list[str]) -> dict[str, dict[str, Any]]:
-    """One colour per method; sparse codes solid with circles, dense codes dashed with squares."""
+    """One colour per method, the same in every figure (its place among all hashers); sparse codes solid with
+    circles, dense codes dashed with squares."""
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {m: {"color": colours[i % len(colours)], "marker": "o" if m in sparse else "s",
+    order = list(METHODS)
+    return {m: {"color": colours[order.index(m) % len(colours)], "marker": "o" if m in sparse else "s",
                 "linestyle": "-" if m in sparse else "--", "label": f"{m} ({'sparse' if m in sparse else 'dense'})"}
-            for i, m in enumerate(methods)}
+            for m in methods}
 
 
 def plot_map_panels(result: dict[str, Any], dataset: str, stem: Path) -> dict[str, Path]:
