@@ -140,14 +140,20 @@ def expected_precision(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.n
     return expected_rel.sum(axis=1) / R
 
 
-def _histograms(distances: np.ndarray, relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query counts of items and of relevant items at each integer distance (one bincount pass each)."""
+def _histograms(distances: np.ndarray, relevant: np.ndarray,
+                max_distance: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query counts of items and of relevant items at each integer distance 0..max_distance (default: the
+    largest; farther items are dropped), one bincount pass each."""
     n_q = distances.shape[0]
-    n_bins = int(distances.max()) + 1
+    if max_distance is None:
+        n_bins = int(distances.max()) + 1
+    else:  # one extra bin collects every distance beyond max_distance, then is dropped
+        n_bins = max_distance + 2
+        distances = np.minimum(distances, max_distance + 1)
     keys = (distances + n_bins * np.arange(n_q)[:, None]).ravel()
     counts = np.bincount(keys, minlength=n_q * n_bins).reshape(n_q, n_bins)
-    rel = np.bincount(keys, weights=relevant.ravel(), minlength=n_q * n_bins).reshape(n_q, n_bins)
-    return counts, rel.astype(np.int64)
+    rel = np.bincount(keys, weights=relevant.ravel(), minlength=n_q * n_bins).reshape(n_q, n_bins).astype(np.int64)
+    return (counts, rel) if max_distance is None else (counts[:, :-1], rel[:, :-1])
 
 
 def _random_tiebreak_scores(
@@ -263,19 +269,10 @@ def mean_average_precision(
     return float(scores["average_precision"].mean())
 
 
-def _radius_histograms(distances: np.ndarray, relevant: np.ndarray, max_radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query counts of items and of relevant items at each distance 0..max_radius (farther items dropped)."""
-    n_q, n_bins = distances.shape[0], max_radius + 2  # the last bin collects every distance beyond max_radius
-    keys = (np.minimum(distances, max_radius + 1) + n_bins * np.arange(n_q)[:, None]).ravel()
-    counts = np.bincount(keys, minlength=n_q * n_bins).reshape(n_q, n_bins)
-    rel = np.bincount(keys, weights=relevant.ravel(), minlength=n_q * n_bins).reshape(n_q, n_bins)
-    return counts[:, :-1], rel[:, :-1]
-
-
 def _precision_recall_sums(distances: np.ndarray, relevant: np.ndarray, max_radius: int) -> np.ndarray:
     """Sums over queries, per radius r: precision (queries retrieving something), queries retrieving something,
     recall (queries with a relevant item), and queries with a relevant item; shape (4, max_radius + 1)."""
-    counts, rel = _radius_histograms(distances, relevant, max_radius)
+    counts, rel = _histograms(distances, relevant, max_radius)
     retrieved, found = np.cumsum(counts, axis=1), np.cumsum(rel, axis=1)  # items within Hamming radius ≤ r
     n_relevant = relevant.sum(axis=1)
     answered = retrieved > 0
