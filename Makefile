@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 TABLE1_CPU_METHODS := lsh pcahash flyhash spectralhash itq naivebiohash biohash
 ANALYZE := $(BIN)/flymodel analyze
 
-# The main job: every analysis at its CPU-sized settings (README, Analyses), about 10 minutes on 2 cores.
+# The main job: every analysis at its CPU-sized settings (README, Analyses; its run time is in benchmarks/results/main_job.json).
 run: $(STAMP)
 	$(ANALYZE) inhibition --preset main --output $(RESULTS)/inhibition
 	$(ANALYZE) hashing_quality --preset quick --output $(RESULTS)/hashing_quality
@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(ANALYZE) portraits --output $(RESULTS)/portraits
 	@echo "Results (results.json) and figures (PNG, PDF) of each analysis: $(RESULTS)/<analysis>/"
 
-# The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (about 7 minutes on 2 cores).
+# The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (README, Table 1).
 table1: $(STAMP)
 	$(BIN)/flymodel reproduce mnist --seeds 0 1 2 --methods $(TABLE1_CPU_METHODS) --output $(RESULTS)/mnist
 
@@ -40,11 +40,16 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/map_speed.py
 	$(BIN)/python benchmarks/validation_choices.py flyhash
 	$(BIN)/python benchmarks/validation_choices.py biohash
+	$(BIN)/python benchmarks/validation_choices.py naivebiohash --k 2 4 8
+	$(BIN)/python benchmarks/naivebiohash_k2.py
 	$(BIN)/python benchmarks/biohash_speed.py
 	$(BIN)/python benchmarks/reproduce_tables.py mnist cifar10
 	$(BIN)/python benchmarks/spiking_circuit.py
 	$(BIN)/python benchmarks/spiking_learning.py
+	$(BIN)/python benchmarks/validation_choices.py biohash_cifar10 --seeds 0 --k 2
 	$(BIN)/python benchmarks/spiking_gpu.py   # measures only where a CUDA GPU and nvcc are present
+	$(BIN)/python benchmarks/main_job.py
+	$(BIN)/python benchmarks/readme_numbers.py   # the README's tables and quoted figures from the new JSON
 
 clean:
 	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis

@@ -1,9 +1,9 @@
 """Preprocessing and training choices of FlyHash, LSH, BioHash and NaiveBioHash, each scored on validation data.
 
-Every variant is scored on validation queries carved out of the MNIST training set (100 per class,
-Appendix D of Ryali et al. 2020), never on the protocol's query set: this is where defaults are chosen.
+Every variant is scored on validation queries carved out of the training set (100 per class, Appendix D of
+Ryali et al. 2020), never on the protocol's query set: this is where defaults are chosen.
 Writes JSON (with machine, versions, seeds, date) and a markdown table beside it.
-Run: python benchmarks/validation_choices.py {flyhash,biohash,naivebiohash} [--seeds 0 1 2] [--only TEXT ...] [--output STEM]
+Run: python benchmarks/validation_choices.py {flyhash,biohash,naivebiohash,biohash_cifar10} [--seeds 0 1 2] [--only TEXT ...] [--output STEM]
 """
 
 from __future__ import annotations
@@ -43,10 +43,17 @@ STUDIES: dict[str, dict[str, tuple[str, dict[str, Any], str]]] = {
         "naivebiohash mean-centred, Δ = 0, 30 epochs": ("naivebiohash", {"tol": 0.0, "max_epochs": 30}, "expected"),
         "naivebiohash raw": ("naivebiohash", {"centering": "none"}, "expected"),
     },
+    "biohash_cifar10": {
+        "biohash raw, 0.5 % activity": ("biohash", {"centering": "none", "activity": 0.005}, "expected"),
+        "biohash mean-centred, 0.5 % activity (Appendix D)": ("biohash", {"centering": "mean", "activity": 0.005}, "expected"),
+    },
 }
 
+#: The dataset of each study (MNIST unless named here).
+DATASETS: dict[str, str] = {"biohash_cifar10": "cifar10"}
 
-def markdown_table(rows: dict[str, dict[str, Any]], ks: list[int]) -> str:
+
+def markdown_table(rows: dict[str, dict[str, Any]], ks: list[int], dataset: str = "mnist") -> str:
     """One row per variant ('mean ± std' per k), then the paper's query-set numbers of each method."""
     lines = ["| variant | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---:|" * len(ks)]
     for name, row in rows.items():
@@ -54,7 +61,7 @@ def markdown_table(rows: dict[str, dict[str, Any]], ks: list[int]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for method in dict.fromkeys(row["method"] for row in rows.values()):
         name = METHODS[method].__name__
-        lines.append(f"| paper {name} (query set) | " + " | ".join(f"{paper_map('mnist', name, k)}" for k in ks) + " |")
+        lines.append(f"| paper {name} (query set) | " + " | ".join(f"{paper_map(dataset, name, k)}" for k in ks) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -68,21 +75,25 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="output stem (default: benchmarks/results/<study>_choices)")
     args = parser.parse_args()
     output = args.output or str(Path(__file__).parent / "results" / f"{args.study}_choices")
+    dataset = DATASETS.get(args.study, "mnist")
     rows = {}
     selected = {n: v for n, v in STUDIES[args.study].items() if args.only is None or any(t in n for t in args.only)}
     for name, (method, params, ties) in selected.items():
-        config = CompareConfig(dataset="mnist", methods=(method,), ks=tuple(args.k), seeds=tuple(args.seeds),
+        config = CompareConfig(dataset=dataset, methods=(method,), ks=tuple(args.k), seeds=tuple(args.seeds),
                                ties=ties, evaluation="validation", method_params={method: params})
         res = run_compare(config, progress=True)
-        epochs = [len(r["training_log"]) for r in res["records"] if "training_log" in r]
+        logs = [r["training_log"] for r in res["records"] if "training_log" in r]
         rows[name] = {"method": method, "params": params, "ties": ties, "summary": res["summary"][method],
-                      "seconds": res["total_seconds"], **({"epochs": epochs} if epochs else {})}
+                      "seconds": res["total_seconds"],
+                      **({"epochs": [len(log) for log in logs], "final_mean_norms": [log[-1]["mean_norm"] for log in logs]}
+                         if logs else {})}
         print(name, {k: round(v["mean"], 2) for k, v in res["summary"][method].items()}, flush=True)
-    out = {"benchmark": f"{args.study}_choices", "dataset": "mnist",
-           "evaluation": "validation (100/class from the training set)", "metric": "mAP@All (%)",
+    out = {"benchmark": f"{args.study}_choices", "dataset": dataset,
+           "evaluation": "validation (100/class from the training set)",
+           "metric": f"{res['protocol']['metric']} (%)",
            "seeds": args.seeds, "ks": args.k, "environment": environment_info(), "variants": rows}
     write_json(f"{output}.json", out)
-    table = markdown_table(rows, args.k)
+    table = markdown_table(rows, args.k, dataset)
     Path(f"{output}.md").write_text(table)
     print(table)
 

@@ -1,0 +1,163 @@
+"""The README's measured numbers, generated from the committed JSON, so that none of them is copied by hand.
+
+Two kinds of generated text:
+- a *table* sits between `<!-- numbers: NAME -->` and `<!-- /numbers -->` in README.md and is rendered whole from its
+  JSON by the function of that name in `readme_sources.TABLES`;
+- a *quote* is a sentence fragment with figures in it (`readme_sources.QUOTES`): a template whose `{}` fields are
+  computed from the JSON. The README must contain the rendered fragment.
+
+Run: python benchmarks/readme_numbers.py           rewrite the tables and quoted figures of README.md from the JSON
+     python benchmarks/readme_numbers.py --check   list every figure of the README that its JSON contradicts (exit 1)
+tests/test_readme_numbers.py runs the check, so a README that disagrees with its JSON fails the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import string
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from readme_sources import QUOTES, TABLES, Quote  # noqa: E402
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+TABLE_BLOCK = re.compile(r"(<!-- numbers: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /numbers -->)", re.S)
+#: What a quoted field may look like in the README: a number with signs, separators, units glued on (no spaces).
+FIELD = r"[-−+]?[\w.,·⁻⁰¹²³⁴⁵⁶⁷⁸⁹%×]+?"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One disagreement between the README and its JSON."""
+
+    where: str
+    readme: str
+    json: str
+
+    def __str__(self) -> str:
+        return f"{self.where}:\n  README: {self.readme}\n  JSON:   {self.json}"
+
+
+def quote_pattern(quote: Quote) -> re.Pattern[str]:
+    """The template as a regular expression: its literal text escaped, each field a number-like token."""
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(quote.template):
+        parts.append(re.escape(literal))
+        if field is not None:
+            parts.append(f"({FIELD})")
+    return re.compile("".join(parts))
+
+
+def table_blocks(text: str) -> dict[str, re.Match[str]]:
+    """The README's generated tables by name."""
+    return {m["name"]: m for m in TABLE_BLOCK.finditer(text)}
+
+
+def check(text: str) -> list[Problem]:
+    """Every table and quote of the README compared with what its JSON renders to."""
+    problems = []
+    blocks = table_blocks(text)
+    for name in sorted(set(TABLES) - set(blocks)):
+        problems.append(Problem(f"table {name}", "no <!-- numbers: " + name + " --> block", "a table to show"))
+    for name, match in blocks.items():
+        if name not in TABLES:
+            problems.append(Problem(f"table {name}", "a generated block", f"no table named {name!r} in readme_sources"))
+            continue
+        expected = TABLES[name]()
+        if match["body"] != expected:
+            problems.append(Problem(f"table {name}", _first_difference(match["body"], expected)[0],
+                                    _first_difference(match["body"], expected)[1]))
+    for quote in QUOTES:
+        rendered = quote.render()
+        if rendered in text:
+            continue
+        found = quote_pattern(quote).search(text)
+        problems.append(Problem(f"quote {quote.template!r}", found[0] if found else "(no such sentence)", rendered))
+    return problems
+
+
+def _first_difference(have: str, want: str) -> tuple[str, str]:
+    """The first line where two texts differ."""
+    for a, b in zip(have.splitlines() + [""], want.splitlines() + [""]):
+        if a != b:
+            return a, b
+    return "(same lines)", "(same lines)"
+
+
+def rewrite(text: str) -> str:
+    """The README with every table rendered again and every quote's figures replaced by the JSON's."""
+    def table(match: re.Match[str]) -> str:
+        name = match["name"]
+        body = TABLES[name]() if name in TABLES else match["body"]
+        return f"{match.group(1)}{body}{match.group(4)}"
+
+    text = TABLE_BLOCK.sub(table, text)
+    for quote in QUOTES:
+        rendered = quote.render()
+        if rendered not in text:
+            pattern = quote_pattern(quote)
+            if len(pattern.findall(text)) == 1:
+                text = pattern.sub(lambda _: rendered, text)
+    return text
+
+
+#: A number that reads as a measurement: any decimal, or a count with a unit of time, share, size or difference.
+MEASURED = re.compile(r"(?<![\w.\-])[-−+]?\d[\d,]*(?:\.\d+(?:\s?(?:%|s\b|ms\b|min\b|h\b|GB\b))?|\s?(?:%|s\b|ms\b|min\b|h\b"
+                      r"|hours?\b|minutes?\b|seconds?\b|GB\b|points?\b|times\b|×))")
+
+
+def unsourced(text: str, static: Iterable[str]) -> list[tuple[int, str, str]]:
+    """Measured-looking numbers of the README that no table or quote produces and no `static` fragment (a setting, a
+    paper's value, a literature range) declares: (line number, number, line). Code blocks are read only after '#'."""
+    masked = list(text)
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if masked[i] != "\n":
+                masked[i] = " "
+
+    for match in TABLE_BLOCK.finditer(text):
+        blank(match.start(), match.end())
+    for fragment in [q.render() for q in QUOTES] + list(static):
+        start = text.find(fragment)
+        while start >= 0:
+            blank(start, start + len(fragment))
+            start = text.find(fragment, start + 1)
+    for match in re.finditer(r"```.*?```", text, re.S):  # in code, only comments can hold figures
+        for line in re.finditer(r"[^\n]*", match[0]):
+            code = line[0].split("#", 1)[0] if not line[0].startswith("#") or "```" in line[0] else ""
+            blank(match.start() + line.start(), match.start() + line.start() + len(code))
+    for match in re.finditer(r"`[^`\n]*`|\]\([^)]*\)|<!--.*?-->", text):  # inline code, link targets, comments
+        blank(match.start(), match.end())
+    lines = text.split("\n")
+    found = []
+    for number, line in enumerate("".join(masked).split("\n"), 1):
+        found += [(number, m[0], lines[number - 1].strip()) for m in MEASURED.finditer(line)]
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only list disagreements; exit 1 if there are any")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    if not args.check:
+        new = rewrite(text)
+        if new != text:
+            README.write_text(new)
+            print(f"rewrote {README}")
+        text = new
+    problems = check(text)
+    for problem in problems:
+        print(problem)
+    print(f"{len(TABLES)} tables, {len(QUOTES)} quotes: {len(problems)} disagree with their JSON")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
