@@ -11,11 +11,13 @@ def kwta(activations: torch.Tensor, k: int) -> torch.Tensor:
     torch.topk leaves the order of equal values unspecified. Rows whose k-th and (k+1)-th largest values
     differ have one answer, taken from topk; in the other rows every unit above the k-th value wins and
     units equal to it win in index order until k have won. Exact, deterministic, the same on every device.
+    k must lie in 1..n_units (k = n_units: every unit wins); any other k raises a ValueError: k < 1 would give
+    empty codes and k > n_units cannot have k winners, mistakes that an all-False or all-True mask would hide.
     """
     n_units = activations.shape[1]
-    if k < 1:
-        raise ValueError(f"k={k} is too small; expected k >= 1 winners per row")
-    if k >= n_units:
+    if not 1 <= k <= n_units:
+        raise ValueError(f"k={k} is outside the valid range; expected 1 <= k <= {n_units} (the units per row)")
+    if k == n_units:
         return torch.ones_like(activations, dtype=torch.bool)
     values, indices = torch.topk(activations, k + 1, dim=1)
     mask = torch.zeros_like(activations, dtype=torch.bool).scatter_(1, indices[:, :k], True)
