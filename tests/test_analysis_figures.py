@@ -6,6 +6,7 @@ fit sees 2,000–3,000 images and every run takes seconds.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -14,10 +15,14 @@ import torch
 
 import flymodel.data.protocols as protocols
 from analysis import activity_tsne, portraits, sparsity
+from exact_reference import assert_maps_reproduce
+from figures import assert_same_figures
 from flymodel.data.images import ImageDataset, load_mnist
+from flymodel.data.protocols import get_protocol
 from flymodel.experiment import make_config, redraw, run_experiment
 from flymodel.hashing import BioHash
 from flymodel.learning import PlasticityRule, TrainingSchedule, train_synapses
+from flymodel.reproduce import BIOHASH_PARAMS
 
 N_IMAGES = 4000
 
@@ -40,12 +45,16 @@ def _run(experiment, tmp_path_factory, **overrides):
 
 
 def _check_redraw(experiment, out, names):
-    """The figure files exist, and redrawing from results.json alone writes the same files again."""
+    """The figure files exist, and redrawing from results.json alone writes the same figures again, pixel for pixel."""
     files = sorted(f"{name}.{ext}" for name in names for ext in ("png", "pdf"))
-    assert sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".pdf")) == files
     redrawn = redraw(experiment, out, out / "redrawn")
     assert sorted(p.name for p in redrawn.values()) == files
-    assert all(p.stat().st_size > 1000 for p in redrawn.values())
+    assert_same_figures(out, out / "redrawn", files)
+
+
+def _biohash_record(seed, value, **params):
+    """A compare-style record of one BioHash mAP, so that exact_reference can refit it (device: CPU)."""
+    return {"method": "biohash", "seed": seed, "map": value, "params": {**params, "seed": seed, "device": "cpu"}}
 
 
 # --- sparsity -------------------------------------------------------------------------------------------------------
@@ -70,13 +79,42 @@ def test_sparsity_records_activity_map_and_skipped_runs(sparsity_run):
         for point in curve["points"]:
             assert point["activity"] == pytest.approx(100 * int(k) / point["m"])
             assert point["seeds"] == [0, 1] and len(point["map"]) == 2
-            assert all(0 <= v <= 1 for v in point["map"])
             assert point["map_percent"]["mean"] == pytest.approx(100 * np.mean(point["map"]))
             assert point["map_percent"]["ci_low"] <= point["map_percent"]["mean"] <= point["map_percent"]["ci_high"]
             assert all(s > 0 for s in point["fit_seconds"]) and all(e >= 1 for e in point["epochs"])
         best = max(curve["points"], key=lambda p: p["map_percent"]["mean"])
         assert curve["best"]["activity"] == best["activity"]
     assert not list(out.glob("*.resume.json"))
+
+
+def test_sparsity_maps_equal_brute_force_maps_of_refitted_biohash(sparsity_run, small_mnist):
+    """Each point's per-seed mAP is that of BioHash refitted (same k, activity, seed) on the seed's validation split,
+    scored by the brute-force tie-aware mAP@All, to 1e-9."""
+    record = sparsity_run[0]["datasets"]["mnist"]
+    centering = BIOHASH_PARAMS["mnist"]["centering"]
+    records = [_biohash_record(seed, value, k=int(k), activity=point["requested_activity"] / 100, centering=centering)
+               for k, curve in record["curves"].items() for point in curve["points"]
+               for seed, value in zip(point["seeds"], point["map"])]
+    assert len(records) == 8
+    assert_maps_reproduce(records, get_protocol("mnist"), evaluation="validation", dataset=small_mnist)
+
+
+def test_redraw_check_fails_when_the_figure_is_drawn_from_other_numbers(sparsity_run, tmp_path):
+    """The redraw comparison is not vacuous: the k = 2 and k = 4 curves swapped, or one mAP moved by 0.1 %, fail it."""
+    results = json.loads((sparsity_run[2] / "results.json").read_text())
+    swapped, nudged = copy.deepcopy(results), copy.deepcopy(results)
+    curves = swapped["datasets"]["mnist"]["curves"]
+    curves["2"]["points"], curves["4"]["points"] = curves["4"]["points"], curves["2"]["points"]
+    point = nudged["datasets"]["mnist"]["curves"]["2"]["points"][0]
+    point["map_percent"] = {**point["map_percent"], "mean": point["map_percent"]["mean"] + 0.1}
+    for name, changed in (("swapped", swapped), ("nudged", nudged)):
+        (tmp_path / name).mkdir()
+        sparsity.EXPERIMENT.plot(changed, tmp_path / name)
+        with pytest.raises(AssertionError, match="sparsity.png: [0-9]+ pixels differ"):
+            assert_same_figures(sparsity_run[2], tmp_path / name)
+    (tmp_path / "same").mkdir()
+    sparsity.EXPERIMENT.plot(results, tmp_path / "same")
+    assert_same_figures(sparsity_run[2], tmp_path / "same")
 
 
 def test_sparsity_expansion_beats_no_expansion_at_k2(sparsity_run):
@@ -141,10 +179,21 @@ def test_activity_tsne_embeddings_and_numbers(tsne_run):
         for xy in panel["embeddings"]:
             xy = np.asarray(xy)
             assert xy.shape == (100, 2) and np.isfinite(xy).all()
-        assert all(0 <= v <= 1 for v in panel["map"]) and panel["map_summary"]["n"] == 2
+        assert panel["map_summary"]["n"] == 2
         assert all(-1 <= v <= 1 for v in panel["tsne_silhouette"] + panel["code_silhouette"])
         assert all(1 <= n <= 100 for n in panel["distinct_codes"])
     assert [f["seed"] for f in results["fits"]] == [0, 1] and all(f["epochs"] >= 1 for f in results["fits"])
+
+
+def test_activity_tsne_maps_equal_brute_force_maps_of_refitted_biohash(tsne_run, small_mnist):
+    """Each panel's per-seed mAP is that of BioHash refitted at the panel's k (m = 20, same seed) on the seed's query
+    split, scored by the brute-force tie-aware mAP@All, to 1e-9."""
+    results = tsne_run[0]
+    centering = BIOHASH_PARAMS["mnist"]["centering"]
+    records = [_biohash_record(seed, value, k=panel["k"], m=panel["m"], centering=centering)
+               for panel in results["panels"] for seed, value in zip(results["seeds"], panel["map"])]
+    assert len(records) == 4
+    assert_maps_reproduce(records, get_protocol("mnist"), dataset=small_mnist)
 
 
 def test_activity_tsne_figure_redraws_from_json(tsne_run):

@@ -13,6 +13,7 @@ from scipy import stats
 from analysis import EXPERIMENTS, get_experiment
 from analysis.inhibition import (EXPERIMENT, MATERIAL_LOSS, InhibitionConfig, lin_test, make_setup, min_spikes_for,
                                  run_rate)
+from figures import assert_same_figures
 from flymodel.cli import main
 from flymodel.experiment import make_config, redraw, run_experiment
 from flymodel.io import read_json, to_json
@@ -291,7 +292,7 @@ def test_json_round_trip_and_redraw_make_the_same_figures(tiny_results, tmp_path
     names = {p.name for key, p in paths.items() if key != "json"}
     assert names == {f"inhibition_{f}.{ext}" for f in ("measures", "lin2014", "noise") for ext in ("png", "pdf")}
     again = redraw(EXPERIMENT, output, tmp_path)
-    assert {p.name for p in again.values()} == names
+    assert_same_figures(output, tmp_path, names)  # the same files, pixel for pixel
     assert main(["figure", "inhibition", "--results", str(output)]) == 0
 
 

@@ -86,6 +86,18 @@ def test_flyhash_bernoulli_fan_in_varies_around_rate_times_d():
     assert abs(fan_in.mean() - 10.0) < 0.5  # standard error of the mean is about 0.1
 
 
+@pytest.mark.parametrize("sampling, fan_in", [("fixed", 5), ("fixed", None), ("bernoulli", None)])
+def test_flyhash_wiring_uses_every_input_equally_often(sampling, fan_in):
+    """Each KC samples its inputs uniformly: over m = 20,000 KCs of d = 50 inputs at rate 0.1, each input's number of
+    KCs is Binomial(20,000, 0.1) (mean 2,000, sd 42.4) and every count lies within 5 sd of the mean."""
+    X = np.random.default_rng(8).random((10, 50)).astype(np.float32)
+    w = FlyHash(k=4, m=20000, fan_in=fan_in, sampling=sampling, seed=9, device="cpu").fit(X).weights_.numpy()
+    usage = w.sum(axis=0)
+    sd = np.sqrt(20000 * 0.1 * 0.9)
+    assert np.abs(usage - 2000).max() < 5 * sd, usage
+    assert usage.std() > 0.5 * sd  # random, not a fixed round-robin pattern
+
+
 def test_flyhash_codes_match_numpy_reference():
     """Integer-valued inputs make every sum exact, so the codes must equal the top-k of X @ W.T exactly, ties included."""
     X = np.random.default_rng(3).integers(0, 3, size=(100, D)).astype(np.float32)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exact_reference import hamming, seeded_order
 from flymodel.index import hamming_distances
 from flymodel.metrics import average_precision, mean_average_precision, retrieval_scores
 
@@ -95,6 +96,57 @@ def test_random_tiebreak_averages_to_the_expected_value():
     expected = average_precision(dist, rel, R=15)[0]
     draws = [average_precision(dist, rel, R=15, ties="random", seed=s)[0] for s in range(3000)]
     assert np.mean(draws) == pytest.approx(expected, abs=4 * np.std(draws) / math.sqrt(len(draws)))
+
+
+def _tied_codes(seed: int = 6):
+    """30 queries and 400 database items as 4-bit codes of 3 classes: 5 distances for 400 items, so ties everywhere."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((30, 4)) < 0.5, rng.random((400, 4)) < 0.5, rng.integers(0, 3, 30), rng.integers(0, 3, 400))
+
+
+def test_random_ties_on_codes_average_to_the_expected_score():
+    """On heavily tied codes, mAP with ties="random" over 400 seeds averages to the expected-ties mAP within 4
+    standard errors of that average; single seeds do differ from it (the tie orders matter)."""
+    codes = _tied_codes()
+    expected = mean_average_precision(*codes)
+    draws = np.array([mean_average_precision(*codes, ties="random", seed=s) for s in range(400)])
+    standard_error = draws.std(ddof=1) / math.sqrt(len(draws))
+    assert abs(draws.mean() - expected) < 4 * standard_error
+    assert np.abs(draws - expected).max() > 10 * standard_error  # not the expected value in disguise
+    for R in (17, 200):
+        expected = mean_average_precision(*codes, R=R)
+        draws = np.array([mean_average_precision(*codes, R=R, ties="random", seed=s) for s in range(400)])
+        assert abs(draws.mean() - expected) < 4 * draws.std(ddof=1) / math.sqrt(len(draws)), R
+
+
+@pytest.mark.parametrize("R", [None, 17, 200])
+def test_random_ties_score_the_explicitly_sorted_seeded_order(R):
+    """ties="random" with seed s scores, for query i, exactly the ranking sorted by (distance, a uniform key from
+    default_rng(SeedSequence([s, i]))): the order its documentation promises, whatever the chunking."""
+    q, db, yq, ydb = _tied_codes()
+    dist = hamming(q, db)
+    for seed in (0, 7):
+        explicit = [ap_of_ranking((ydb == yq[i])[seeded_order(dist[i], seed, i)], R or len(ydb)) for i in range(len(q))]
+        for chunk in (None, 4):
+            got = retrieval_scores(q, db, yq, ydb, R=R, ties="random", seed=seed, chunk_size=chunk)["average_precision"]
+            np.testing.assert_allclose(got, explicit, rtol=0, atol=1e-12)
+
+
+def test_without_ties_random_and_expected_scores_are_the_same():
+    """When every database item is at its own distance from each query, both tie policies score the one ranking."""
+    n = 60
+    database = np.arange(n - 1)[None, :] < np.arange(n)[:, None]  # item i has its first i bits set
+    queries = np.array([np.zeros(n - 1, bool), np.ones(n - 1, bool)])  # distances i and n - 1 - i: all distinct
+    rng = np.random.default_rng(7)
+    yq, ydb = rng.integers(0, 3, 2), rng.integers(0, 3, n)
+    assert all(len(set(row)) == n for row in hamming(queries, database))
+    for R in (None, 20):
+        expected = retrieval_scores(queries, database, yq, ydb, R=R)["average_precision"]
+        sorted_ap = [ap_of_ranking((ydb == y)[np.argsort(d)], R or n) for d, y in zip(hamming(queries, database), yq)]
+        np.testing.assert_allclose(expected, sorted_ap, rtol=0, atol=1e-12)
+        for seed in range(5):
+            got = retrieval_scores(queries, database, yq, ydb, R=R, ties="random", seed=seed)["average_precision"]
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
 def test_large_groups_closed_form_against_monte_carlo():
