@@ -1,7 +1,10 @@
 """BioConvHash (section 2.4): patch-normalised convolution against loops, channel inhibition, patches, features,
-the estimator (codes, determinism, save/load, parameters), the sparse feature store and the feature cache."""
+the estimator (codes, determinism, save/load, parameters), the sparse feature store, the feature cache, and
+resuming an interrupted fit from its checkpoints."""
 
 from __future__ import annotations
+
+import tempfile
 
 import numpy as np
 import pytest
@@ -378,3 +381,78 @@ def test_hash_layer_can_have_its_own_shorter_schedule_and_stage_times_are_record
     assert set(model.fit_seconds_) == {"filters", "features", "hash_layer"} and min(model.fit_seconds_.values()) >= 0
     with pytest.raises(ValueError, match="hash_max_epochs"):
         small(hash_max_epochs=0).fit(X)
+
+
+# --- resuming an interrupted fit from its checkpoints ----------------------------------------------------------
+def _without_seconds(log: list[dict[str, float]]) -> list[dict[str, float]]:
+    """A training log less its wall-clock seconds (the only entry that differs between two identical fits)."""
+    return [{key: value for key, value in entry.items() if key != "seconds"} for entry in log]
+
+
+def _count_stage_steps(monkeypatch, strike=None) -> dict[str, int]:
+    """Wrap the real train_synapses of BioConvHash (to learn which stage runs: its desc) and the real minibatch step
+    (learning.update_), counting the steps of each stage; strike(stage, n) may raise KeyboardInterrupt before a stage's
+    n-th step, as a Ctrl-C would. Returns the counts."""
+    counts: dict[str, int] = {}
+    stage = {"desc": ""}
+    real_train, real_step = bioconvhash.train_synapses, learning.update_
+
+    def train(*args: object, desc: str = "", **kwargs: object):
+        stage["desc"] = desc
+        counts.setdefault(desc, 0)
+        return real_train(*args, desc=desc, **kwargs)
+
+    def step(*args: object, **kwargs: object) -> float:
+        counts[stage["desc"]] += 1
+        if strike is not None:
+            strike(stage["desc"], counts[stage["desc"]])
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(bioconvhash, "train_synapses", train)
+    monkeypatch.setattr(learning, "update_", step)
+    return counts
+
+
+@pytest.mark.parametrize("where", ["filters K=4", "features", "hash layer"])
+def test_interrupted_fit_resumes_to_the_uninterrupted_model(X, tmp_path, monkeypatch, where):
+    """A BioConvHash fit interrupted in epoch 2 of the second filter bank, as the training features are computed, or in
+    epoch 2 of the hash layer resumes from its checkpoints with only the remaining steps and ends with the same
+    filters, hash layer, logs and codes as an uninterrupted fit."""
+    settings = {"tol": 0.0, "seed": 2}  # every layer runs its 3 epochs
+    totals = _count_stage_steps(monkeypatch)
+    reference = small(**settings).fit(X)
+    monkeypatch.undo()
+    per_epoch = {stage: n // 3 for stage, n in totals.items()}
+    assert set(totals) == {"filters K=3", "filters K=4", "hash layer"} and all(n == 3 * per_epoch[s] for s, n in totals.items())
+    scratch = tmp_path / "scratch"  # the fit's temporary feature store goes here
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    if where == "features":
+        def interrupted(*args: object, **kwargs: object) -> torch.Tensor:
+            raise KeyboardInterrupt
+        monkeypatch.setattr(bioconvhash, "conv_features", interrupted)
+        saved = {"filters K=3": 3, "filters K=4": 3, "hash layer": 0}
+    else:
+        def strike(stage: str, n: int) -> None:
+            if stage == where and n == per_epoch[stage] + 2:
+                raise KeyboardInterrupt
+        _count_stage_steps(monkeypatch, strike)
+        saved = {"filters K=3": 3, "filters K=4": 1 if where == "filters K=4" else 3, "hash layer": int(where == "hash layer")}
+    prefix = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        small(**settings, checkpoint=prefix).fit(X)
+    monkeypatch.undo()
+    assert list(scratch.iterdir()) == []
+    files = {"filters K=3": "run.filters-k3.pt", "filters K=4": "run.filters-k4.pt", "hash layer": "run.hash.pt"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scratch", *(files[s] for s, n in saved.items() if n)])
+    for stage, epochs in saved.items():
+        if epochs:
+            assert len(torch.load(tmp_path / files[stage], weights_only=True)["log"]) == epochs, stage
+    steps = _count_stage_steps(monkeypatch)
+    resumed = small(**settings, checkpoint=prefix).fit(X)
+    assert steps == {stage: totals[stage] - saved[stage] * per_epoch[stage] for stage in totals}  # only what was missing
+    for name in ("filters_k3_", "filters_k4_", "weights_", "feature_mean_"):
+        assert torch.equal(getattr(resumed, name), getattr(reference, name)), name
+    assert _without_seconds(resumed.training_log_) == _without_seconds(reference.training_log_)
+    assert [_without_seconds(log) for log in resumed.filter_logs_] == [_without_seconds(log) for log in reference.filter_logs_]
+    np.testing.assert_array_equal(resumed.transform(X), reference.transform(X))

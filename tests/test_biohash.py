@@ -1,4 +1,5 @@
-"""BioHash and NaiveBioHash estimators: codes, m from activity, determinism, save/load, and parameter errors."""
+"""BioHash and NaiveBioHash estimators: codes, m from activity, determinism, save/load, parameter errors, and
+resuming an interrupted fit from its checkpoint."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import flymodel.learning as learning
 from flymodel.hashing import BioHash, NaiveBioHash, load_hasher
 from flymodel.learning import currents
 
@@ -120,3 +122,88 @@ def test_naive_biohash_same_seed_same_codes_and_save_load(X, tmp_path):
 def test_naive_biohash_bad_parameters_are_named(X, kwargs, match):
     with pytest.raises(ValueError, match=match):
         naive(**kwargs).fit(X)
+
+
+# --- resuming an interrupted fit from its checkpoint ------------------------------------------------------------
+def _without_seconds(log):
+    """A training log less its wall-clock seconds (the only entry that differs between two identical fits)."""
+    return [{key: value for key, value in entry.items() if key != "seconds"} for entry in log]
+
+
+def _count_steps(monkeypatch, strike=None):
+    """Wrap the real minibatch step (learning.update_) and count its calls; strike(n) may raise KeyboardInterrupt
+    before the n-th call, as a Ctrl-C would. Returns the counter."""
+    calls = {"n": 0}
+    real_step = learning.update_
+
+    def step(*args, **kwargs):
+        calls["n"] += 1
+        if strike is not None:
+            strike(calls["n"])
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(learning, "update_", step)
+    return calls
+
+
+def _interrupt(monkeypatch, where):
+    """Arrange a KeyboardInterrupt in a real BioHash fit of 6 epochs × 6 minibatches: in epoch 4 (after 3 checkpoints),
+    right after epoch 3's checkpoint was written, or while epoch 3's checkpoint is being written (after 2)."""
+    if where == "during epoch 4":
+        def strike(n):
+            if n == 3 * 6 + 2:
+                raise KeyboardInterrupt
+        _count_steps(monkeypatch, strike)
+        return 3
+    real_save, saves = learning._save_checkpoint, {"n": 0}
+    real_torch_save = torch.save
+
+    def save(*args, **kwargs):
+        saves["n"] += 1
+        if where == "after epoch 3" or saves["n"] < 3:
+            real_save(*args, **kwargs)
+        if saves["n"] == 3:
+            if where == "while saving epoch 3":
+                def failing(obj, path, *a, **k):  # torch.save interrupted after the temporary file was created
+                    raise KeyboardInterrupt
+                monkeypatch.setattr(torch, "save", failing)
+                try:
+                    real_save(*args, **kwargs)
+                finally:
+                    monkeypatch.setattr(torch, "save", real_torch_save)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(learning, "_save_checkpoint", save)
+    return 3 if where == "after epoch 3" else 2
+
+
+@pytest.mark.parametrize("where", ["during epoch 4", "after epoch 3", "while saving epoch 3"])
+def test_interrupted_fit_resumes_to_the_uninterrupted_weights_and_log(X, tmp_path, monkeypatch, where):
+    """A BioHash fit interrupted mid-training resumes from its checkpoint with only the remaining minibatch steps and
+    ends bit-identical (weights, mean, training log, codes) to an uninterrupted fit."""
+    settings = {"tol": 0.0, "max_epochs": 6, "batch_size": 50, "delta": 0.3, "seed": 4}  # 300 samples: 6 steps per epoch
+    reference = small(**settings).fit(X)
+    checkpoint = tmp_path / "biohash.pt"
+    saved_epochs = _interrupt(monkeypatch, where)
+    with pytest.raises(KeyboardInterrupt):
+        small(**settings, checkpoint=checkpoint).fit(X)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["biohash.pt"]  # the checkpoint is written atomically
+    assert len(torch.load(checkpoint, weights_only=True)["log"]) == saved_epochs
+    steps = _count_steps(monkeypatch)
+    resumed = small(**settings, checkpoint=checkpoint).fit(X)
+    assert steps["n"] == (6 - saved_epochs) * 6  # resumed after the saved epochs, not from the start
+    assert torch.equal(resumed.weights_, reference.weights_) and torch.equal(resumed.mean_, reference.mean_)
+    assert _without_seconds(resumed.training_log_) == _without_seconds(reference.training_log_)
+    np.testing.assert_array_equal(resumed.transform(X), reference.transform(X))
+    assert len(torch.load(checkpoint, weights_only=True)["log"]) == 6
+
+
+def test_checkpoint_of_a_finished_fit_is_reused_without_training(X, tmp_path, monkeypatch):
+    """Fitting again with the checkpoint of a finished fit runs no minibatch step and gives the same weights."""
+    first = small(tol=0.0, max_epochs=3, checkpoint=tmp_path / "done.pt").fit(X)
+    steps = _count_steps(monkeypatch)
+    again = small(tol=0.0, max_epochs=3, checkpoint=tmp_path / "done.pt").fit(X)
+    assert steps["n"] == 0
+    assert torch.equal(again.weights_, first.weights_)
+    assert again.training_log_ == first.training_log_

@@ -1,9 +1,14 @@
-"""Tests for the `flymodel` command line: compare end to end on MNIST (kept cheap), errors, help and entry point."""
+"""Tests for the `flymodel` command line: compare end to end on MNIST (kept cheap), errors, help and entry point.
+
+The mAP the command reports is checked against an independent computation: the same method refitted with the same
+seed on the protocol's split, scored by the literal loops of tests/exact_reference.py.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -11,9 +16,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import flymodel.data.protocols as protocols
 from flymodel.cli import main
+from flymodel.data.images import ImageDataset
+from flymodel.data.protocols import get_protocol
+from flymodel.hashing import make_hasher
+from exact_reference import expected_ap, expected_map, hamming, ranking_ap
 
 COMPARE = ["compare", "--dataset", "mnist", "--methods", "lsh", "flyhash", "--k", "2", "4", "--seeds", "0",
            "--set", "flyhash.m=500", "--quiet"]
@@ -28,6 +39,31 @@ def compare_run(tmp_path_factory):
         status = main([*COMPARE, "--output", str(out)])
     results = json.loads((out / "results.json").read_text())
     return status, stdout.getvalue(), out, results
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """MNIST as the protocol uses it: (dataset, protocol)."""
+    protocol = get_protocol("mnist")
+    return protocol.load(), protocol
+
+
+def refit_codes(method, k, seed, X_database, X_queries, **params):
+    """Fit the method anew with this k and seed on X_database; return (query codes, database codes)."""
+    hasher = make_hasher(method, k=k, seed=seed, device="cpu", **params).fit(X_database)
+    return hasher.transform(X_queries), hasher.transform(X_database)
+
+
+def test_reference_expected_ap_is_the_mean_over_every_order_of_ties():
+    """tests/exact_reference.py's expected AP@All equals the plain mean of AP over all 7! orders of 7 tied-up items."""
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        distances, relevant = rng.integers(0, 3, 7), rng.random(7) < 0.4
+        aps = [ranking_ap(relevant[np.lexsort((np.array(order), distances))])
+               for order in itertools.permutations(range(7))]
+        assert expected_ap(distances, relevant) == pytest.approx(np.mean(aps), abs=1e-12)
+    codes = rng.random((5, 9)) < 0.5
+    np.testing.assert_array_equal(hamming(codes[:2], codes), (codes[:2, None, :] != codes[None, :, :]).sum(axis=2))
 
 
 def test_compare_returns_zero_and_writes_files(compare_run):
@@ -56,14 +92,23 @@ def test_compare_results_json(compare_run):
     assert {"date", "python"} <= set(results["environment"])
 
 
-def test_compare_records(compare_run):
+def test_compare_records(compare_run, mnist):
+    """Each record's mAP equals a refit of its method and seed on the protocol's split scored by brute force; its
+    precision@All is the share of same-label items in the database."""
     _, _, _, results = compare_run
+    data, protocol = mnist
+    split = protocol.split(data.labels, 0)
+    X_db, X_q = data.features(split.database), data.features(split.queries)
+    y_db, y_q = data.labels[split.database], data.labels[split.queries]
     records = results["records"]
     assert len(records) == 4
     assert {(r["method"], r["k"], r["seed"]) for r in records} == {(m, k, 0) for m in ("lsh", "flyhash") for k in (2, 4)}
+    share = np.mean([(y_db == label).mean() for label in y_q])
     for r in records:
-        assert 0.0 <= r["map"] <= 1.0
-        assert 0.0 <= r["precision"] <= 1.0
+        params = {"m": 500} if r["method"] == "flyhash" else {}
+        assert r["map"] == pytest.approx(expected_map(*refit_codes(r["method"], r["k"], 0, X_db, X_q, **params),
+                                                         y_q, y_db), abs=1e-9), (r["method"], r["k"])
+        assert r["precision"] == pytest.approx(share, abs=1e-9)
         if r["method"] == "flyhash":
             assert r["code_bits"] == 500 and r["params"]["m"] == 500
         else:
@@ -72,10 +117,11 @@ def test_compare_records(compare_run):
     assert all(r["map"] > 0.1 for r in records)
     summary = results["summary"]
     assert set(summary) == {"lsh", "flyhash"}
-    for per_k in summary.values():
+    for method, per_k in summary.items():
         assert set(per_k) == {"2", "4"}
-        for s in per_k.values():
-            assert s["n"] == 1 and s["std"] == 0.0 and 0.0 <= s["mean"] <= 100.0
+        for k, s in per_k.items():
+            record = next(r for r in records if r["method"] == method and r["k"] == int(k))
+            assert s["n"] == 1 and s["std"] == 0.0 and s["mean"] == pytest.approx(100 * record["map"], abs=1e-9)
 
 
 def test_compare_prints_table(compare_run):
@@ -88,16 +134,53 @@ def test_compare_prints_table(compare_run):
     assert str(out / "results.json") in printed
 
 
-def test_compare_random_ties(tmp_path, capsys):
+def test_compare_random_ties(tmp_path, capsys, mnist, monkeypatch):
+    """--ties random scores one seeded order of tied items: the mAP of that order walked item by item (query i's ties
+    ordered by uniform draws of SeedSequence([seed, i]), the order flymodel.metrics documents), on the first 3,000
+    MNIST images."""
+    full, protocol = mnist
+    small = ImageDataset("mnist", full.images[:3000], full.labels[:3000], 3000, full.class_names)
+    monkeypatch.setattr(protocols, "load_dataset", lambda name, root=None: small)
     out = tmp_path / "random"
     status = main(["compare", "--dataset", "mnist", "--methods", "lsh", "--k", "2", "--seeds", "0", "--ties", "random",
                    "--output", str(out), "--quiet"])
     assert status == 0
     results = json.loads((out / "results.json").read_text())
     assert results["tie_policy"] == "random"
-    assert len(results["records"]) == 1
-    assert 0.0 <= results["records"][0]["map"] <= 1.0
+    assert len(results["records"]) == 1 and results["split_sizes"] == {"queries": 1000, "database": 2000}
+    split = protocol.split(small.labels, 0)
+    X_db, X_q = small.features(split.database), small.features(split.queries)
+    y_db, y_q = small.labels[split.database], small.labels[split.queries]
+    q_codes, db_codes = refit_codes("lsh", 2, 0, X_db, X_q)
+    aps = []
+    for i, distances in enumerate(hamming(q_codes, db_codes)):
+        draws = np.random.default_rng(np.random.SeedSequence([0, i])).random(len(y_db))
+        aps.append(ranking_ap((y_db == y_q[i])[np.lexsort((draws, distances))]))
+    assert results["records"][0]["map"] == pytest.approx(np.mean(aps), abs=1e-9)
+    assert results["records"][0]["map"] != pytest.approx(expected_map(q_codes, db_codes, y_q, y_db), abs=1e-6)
     assert "ties=random" in capsys.readouterr().out
+
+
+def test_compare_on_validation_queries(tmp_path, capsys, mnist):
+    """--evaluation validation scores 100 queries per class carved from the training set (none of the protocol's
+    queries): the results and the table say so, and the mAP equals a refit on that split scored by brute force."""
+    out = tmp_path / "validation"
+    assert main(["compare", "--dataset", "mnist", "--methods", "lsh", "--k", "4", "--seeds", "1",
+                 "--evaluation", "validation", "--output", str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["evaluation"] == "validation" and results["config"]["evaluation"] == "validation"
+    assert "validation set" in capsys.readouterr().out.splitlines()[0]
+    data, protocol = mnist
+    split = protocol.split(data.labels, 1)
+    validation = protocol.validation_split(data.labels, split)
+    assert not set(validation.queries) & set(split.queries) and not set(validation.database) & set(split.queries)
+    assert set(validation.queries) | set(validation.database) == set(split.database)
+    assert results["split_sizes"] == {"queries": len(validation.queries), "database": len(validation.database)} \
+        == {"queries": 1000, "database": 68000}
+    X_db, X_q = data.features(validation.database), data.features(validation.queries)
+    expected = expected_map(*refit_codes("lsh", 4, 1, X_db, X_q), data.labels[validation.queries],
+                               data.labels[validation.database])
+    assert results["records"][0]["map"] == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("args,match", [

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+from dataclasses import asdict
 
 import pytest
 
 import flymodel.compare as compare
+import flymodel.io
+import flymodel.data.protocols as protocols
 from flymodel.compare import CompareConfig, run_compare, run_params
-from flymodel.io import read_json, write_json
+from flymodel.data.images import ImageDataset, load_mnist
+from flymodel.hashing.base import Hasher
+from flymodel.io import read_json, to_json, write_json
 
 TINY = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(2, 4), seeds=(0,), method_ks={"lsh": (8,)})
 #: The canonical run order of TINY: seed → method → k.
@@ -40,19 +46,6 @@ def forbid_hashers(monkeypatch):
     def refuse(method, **params):
         raise AssertionError(f"a hasher was built: {method} {params}")
     monkeypatch.setattr(compare, "make_hasher", refuse)
-
-
-@pytest.fixture
-def count_hashers(monkeypatch):
-    """Record (method, k) of every hasher built; return the list."""
-    built = []
-    original = compare.make_hasher
-
-    def counting(method, **params):
-        built.append((method, params["k"]))
-        return original(method, **params)
-    monkeypatch.setattr(compare, "make_hasher", counting)
-    return built
 
 
 # --- per-method hash lengths -------------------------------------------------------------------------------------
@@ -125,16 +118,86 @@ def test_resume_of_finished_run_builds_no_hasher(tiny_run, tmp_path, forbid_hash
     assert again["summary"] == json.loads(json.dumps(results["summary"]))
 
 
-def test_resume_computes_only_missing_runs(tiny_run, tmp_path, count_hashers):
-    """From a resume file holding the first run, only the others are computed; the records match bit for bit."""
-    results, _ = tiny_run
-    partial = write_json(tmp_path / "partial.json",
-                         {"config": results["config"], "records": results["records"][:1]})
-    resumed = run_compare(TINY, progress=False, resume=partial)
-    assert count_hashers == [("pcahash", 2), ("pcahash", 4)]
-    assert _runs(resumed) == TINY_RUNS
-    assert _maps(resumed) == _maps(results)
-    assert [r["map"] for r in read_json(partial)["records"]] == _maps(results)
+#: A comparison over two seeds on the first SMALL_N MNIST images (the real protocol: 100 queries per class).
+SMALL = CompareConfig(dataset="mnist", methods=("lsh", "flyhash"), ks=(2,), seeds=(0, 1), method_ks={"lsh": (2, 4)},
+                      method_params={"flyhash": {"m": 100}})
+SMALL_RUNS = [(0, "lsh", 2), (0, "lsh", 4), (0, "flyhash", 2), (1, "lsh", 2), (1, "lsh", 4), (1, "flyhash", 2)]
+SMALL_N = 3000
+
+
+@pytest.fixture(scope="module")
+def small_mnist():
+    """The first SMALL_N MNIST images as the protocol's dataset (about 300 per class)."""
+    full = load_mnist()
+    return ImageDataset("mnist", full.images[:SMALL_N], full.labels[:SMALL_N], SMALL_N, full.class_names)
+
+
+@pytest.fixture
+def use_small_mnist(small_mnist, monkeypatch):
+    """Make the protocols load small_mnist for this test only."""
+    monkeypatch.setattr(protocols, "load_dataset", lambda name, root=None: small_mnist)
+
+
+def _interrupt_at(monkeypatch, target, n):
+    """Wrap the real target ('fit': Hasher.fit, 'write': the JSON text of flymodel.io.write_json) so that its n-th
+    call raises KeyboardInterrupt, as a Ctrl-C there would (n=0: never); return the (seed, class, k) of every fit."""
+    fits, calls = [], {"n": 0}
+    real_fit, real_to_json = Hasher.fit, flymodel.io.to_json
+
+    def strike():
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+
+    def fit(self, X, y=None):
+        fits.append((getattr(self, "seed", None), type(self).__name__, self.k))
+        if target == "fit":
+            strike()
+        return real_fit(self, X, y)
+
+    def to_json(data):
+        if target == "write":
+            strike()  # inside write_json's atomic_path: the temporary file already exists
+        return real_to_json(data)
+
+    monkeypatch.setattr(Hasher, "fit", fit)
+    monkeypatch.setattr(flymodel.io, "to_json", to_json)
+    return fits
+
+
+@pytest.mark.parametrize("target, n, finished", [
+    ("fit", 2, 1),    # Ctrl-C at the start of the second fit
+    ("fit", 4, 3),    # Ctrl-C at the first fit of the second seed
+    ("write", 2, 1),  # Ctrl-C while the second run's record is being written to partial.json
+])
+def test_resume_after_a_real_interruption_computes_only_missing_runs(use_small_mnist, tmp_path, monkeypatch, target,
+                                                                     n, finished):
+    """An interrupted run leaves partial.json holding exactly its finished runs (written atomically: no temporary
+    files); the rerun fits only the missing runs and ends with an uninterrupted run's records."""
+    uninterrupted = run_compare(SMALL, progress=False)
+    assert [(r["seed"], r["method"], r["k"]) for r in uninterrupted["records"]] == SMALL_RUNS
+    scratch = tmp_path / "scratch"  # compare's per-seed scratch directories go here
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    resume = tmp_path / "out" / "partial.json"
+    fits = _interrupt_at(monkeypatch, target, n)
+    with pytest.raises(KeyboardInterrupt):
+        run_compare(SMALL, progress=False, resume=resume)
+    assert len(fits) == n  # the n-th run was interrupted at the start of its fit, or while its record was saved
+    assert [p.name for p in resume.parent.iterdir()] == ["partial.json"] and list(scratch.iterdir()) == []
+    state = read_json(resume)
+    assert state["config"] == json.loads(to_json(asdict(SMALL)))
+    assert [(r["seed"], r["method"], r["k"]) for r in state["records"]] == SMALL_RUNS[:finished]
+    assert [r["map"] for r in state["records"]] == _maps(uninterrupted)[:finished]
+    fits = _interrupt_at(monkeypatch, None, 0)  # records the fits, interrupts nothing
+    resumed = run_compare(SMALL, progress=False, resume=resume)
+    classes = {"lsh": "LSH", "flyhash": "FlyHash"}
+    assert fits == [(seed, classes[method], k) for seed, method, k in SMALL_RUNS[finished:]]
+    assert [(r["seed"], r["method"], r["k"]) for r in resumed["records"]] == SMALL_RUNS
+    assert _maps(resumed) == _maps(uninterrupted)
+    assert [r["precision"] for r in resumed["records"]] == [r["precision"] for r in uninterrupted["records"]]
+    assert [r["map"] for r in read_json(resume)["records"]] == _maps(uninterrupted)
+    assert resumed["summary"] == uninterrupted["summary"]
 
 
 def test_resume_sorts_records_into_run_order(tiny_run, tmp_path, forbid_hashers):

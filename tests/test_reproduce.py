@@ -1,7 +1,8 @@
 """Tests for reproduce.py and `flymodel reproduce`: the tables' configs, the targets, the markdown table, the CLI.
 
 The targets and the table are checked on hand-built results; the command runs once, cheaply (LSH and PCAHash,
-one seed on MNIST: about 20 s).
+one seed on MNIST: about 20 s), its mAP checked against refits scored by tests/exact_reference.py; resuming after an
+interruption, --shadows and --channel-inhibition run on the first few thousand MNIST images.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ import contextlib
 import io
 import json
 
+import numpy as np
 import pytest
 
+import flymodel.data.protocols as protocols
 import flymodel.reproduce as reproduce
+from flymodel.data.images import ImageDataset, load_mnist
+from flymodel.data.protocols import Protocol, get_protocol
 from flymodel.data.shadows import describe_shadow
 from flymodel.cli import main
+from flymodel.hashing import make_hasher
+from flymodel.hashing.base import Hasher
+from exact_reference import expected_map
 from flymodel.paper import CHANNEL_INHIBITION_KS, PAPER_CHANNEL_INHIBITION, PAPER_KS, paper_map
 from flymodel.reproduce import (BASELINES, BIOCONVHASH_PARAMS, BIOHASH_PARAMS, TABLE_METHODS, TARGETS,
                                 channel_inhibition_table, check_targets, markdown_table, merge_results, shadow_table,
@@ -214,7 +222,19 @@ def test_reproduce_writes_files_and_no_partial(reproduce_run):
     assert (out / "map_vs_k.pdf").read_bytes().startswith(b"%PDF")
 
 
+def refit_map(method, k, seed, data, split, queries=None):
+    """mAP@All of the method fitted anew with k and seed on split's database, by brute force (tests/exact_reference.py);
+    queries replaces the split's query rows (e.g. shadowed ones)."""
+    X_db = data.features(split.database)
+    hasher = make_hasher(method, k=k, device="cpu", **({"seed": seed} if method != "pcahash" else {})).fit(X_db)
+    X_q = data.features(split.queries) if queries is None else queries
+    return expected_map(hasher.transform(X_q), hasher.transform(X_db), data.labels[split.queries],
+                           data.labels[split.database])
+
+
 def test_reproduce_results_json(reproduce_run):
+    """results.json holds the table's config and one record per method and k; LSH's mAP at k=2 and PCAHash's at k=64
+    equal refits on the protocol's split scored by brute force, and the summary holds every record's mAP."""
     _, _, out = reproduce_run
     results = json.loads((out / "results.json").read_text())
     assert results["experiment"] == "reproduce Table 1"
@@ -222,7 +242,13 @@ def test_reproduce_results_json(reproduce_run):
     assert results["config"]["methods"] == ["lsh", "pcahash"] and results["config"]["seeds"] == [0]
     assert results["config"]["ks"] == list(PAPER_KS)
     assert [(r["method"], r["k"]) for r in results["records"]] == [(m, k) for m in ("lsh", "pcahash") for k in PAPER_KS]
-    assert all(0.0 < r["map"] <= 1.0 for r in results["records"])
+    protocol = get_protocol("mnist")
+    data = protocol.load()
+    split = protocol.split(data.labels, 0)
+    for r in results["records"]:
+        if (r["method"], r["k"]) in (("lsh", 2), ("pcahash", 64)):
+            assert r["map"] == pytest.approx(refit_map(r["method"], r["k"], 0, data, split), abs=1e-9), (r["method"], r["k"])
+        assert results["summary"][r["method"]][str(r["k"])]["mean"] == pytest.approx(100 * r["map"], abs=1e-9)
 
 
 def test_reproduce_table_md(reproduce_run):
@@ -351,3 +377,132 @@ def test_run_channel_inhibition_runs_one_compare_per_k_ci_and_summarises(monkeyp
     assert results["summary"]["25"]["4"]["mean"] == pytest.approx(2.9) and results["summary"]["25"]["4"]["n"] == 2
     assert results["summary"]["1"]["2"]["paper"] == 26.94 and results["summary"]["25"]["4"]["paper"] == 22.73
     assert {r["k_ci"] for r in results["records"]} == {1, 25} and len(results["records"]) == 8
+
+
+# --- the command on a few thousand MNIST images: resuming after an interruption, --shadows, --channel-inhibition ----
+
+@pytest.fixture(scope="module")
+def mnist_head():
+    """The first images of MNIST, from which the tests below take their small datasets."""
+    return load_mnist()
+
+
+def _use_first(monkeypatch, full, n):
+    """Make the protocols load only the first n MNIST images; return that dataset."""
+    small = ImageDataset("mnist", full.images[:n], full.labels[:n], n, full.class_names)
+    monkeypatch.setattr(protocols, "load_dataset", lambda name, root=None: small)
+    return small
+
+
+def _reproduce(args, out):
+    """Run `flymodel reproduce mnist ARGS --output OUT --quiet` with its printed output captured; return the status."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return main(["reproduce", "mnist", *args, "--output", str(out), "--quiet"])
+
+
+def _recording_fits(monkeypatch, interrupt_at=0):
+    """Wrap the real Hasher.fit: record the k of every fit; the interrupt_at-th raises KeyboardInterrupt at its start, as
+    a Ctrl-C would (0: none)."""
+    fits = []
+    real_fit = Hasher.fit
+
+    def fit(self, X, y=None):
+        fits.append(self.k)
+        if len(fits) == interrupt_at:
+            raise KeyboardInterrupt
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(Hasher, "fit", fit)
+    return fits
+
+
+def test_reproduce_resumes_from_partial_json_after_an_interruption(mnist_head, tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the third fit exits 130 leaving OUTPUT/partial.json with exactly the two finished runs and no temporary
+    file; the same command then fits only the four missing runs, removes partial.json and writes the uninterrupted
+    run's records and table."""
+    _use_first(monkeypatch, mnist_head, 3000)
+    args = ["--methods", "lsh", "--seeds", "0"]
+    assert _reproduce(args, tmp_path / "uninterrupted") == 0
+    uninterrupted = json.loads((tmp_path / "uninterrupted" / "results.json").read_text())
+    out = tmp_path / "out"
+    fits = _recording_fits(monkeypatch, interrupt_at=3)
+    with pytest.raises(SystemExit) as info:
+        _reproduce(args, out)
+    assert info.value.code == 130 and "flymodel: interrupted" in capsys.readouterr().err
+    assert fits == [2, 4, 8] and [p.name for p in out.iterdir()] == ["partial.json"]
+    partial = json.loads((out / "partial.json").read_text())
+    assert [(r["method"], r["k"]) for r in partial["records"]] == [("lsh", 2), ("lsh", 4)]
+    assert [r["map"] for r in partial["records"]] == [r["map"] for r in uninterrupted["records"][:2]]
+    fits = _recording_fits(monkeypatch)
+    assert _reproduce(args, out) == 0
+    assert fits == [8, 16, 32, 64]
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["k"], r["map"], r["precision"]) for r in results["records"]] == \
+        [(r["k"], r["map"], r["precision"]) for r in uninterrupted["records"]]
+    assert (out / "table.md").read_text() == (tmp_path / "uninterrupted" / "table.md").read_text()
+
+
+def test_reproduce_shadows_scores_shadowed_queries_against_the_same_fits(mnist_head, tmp_path, monkeypatch):
+    """--shadows adds Table 6: every record's shadow mAP differs from and is below its clean mAP, and equals a refit
+    scored by brute force on queries whose left 22 of 28 columns are multiplied by 0.3 (written out here)."""
+    data = _use_first(monkeypatch, mnist_head, 3000)
+    out = tmp_path / "shadows"
+    assert _reproduce(["--methods", "lsh", "--seeds", "0", "--shadows"], out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["shadow_queries"] is True
+    assert results["shadow"] == {"columns": 22, "width": 28, "factor": 0.3, "share_of_pixels": 22 / 28}
+    assert [r["k"] for r in results["records"]] == list(PAPER_KS)
+    for r in results["records"]:
+        assert r["map_shadow"] < r["map"] and r["precision_shadow"] == pytest.approx(r["precision"], abs=1e-12)
+        summary = results["summary_shadow"]["lsh"][str(r["k"])]
+        assert summary["mean"] == pytest.approx(100 * r["map_shadow"], abs=1e-9) and summary["paper"] is None
+    split = get_protocol("mnist").split(data.labels, 0)
+    images = data.features(split.queries).reshape(-1, 28, 28).copy()
+    images[:, :, :22] *= np.float32(0.3)
+    shadowed = images.reshape(len(split.queries), -1)
+    for r in results["records"][::5]:  # k = 2 and 64
+        assert r["map"] == pytest.approx(refit_map("lsh", r["k"], 0, data, split), abs=1e-9)
+        assert r["map_shadow"] == pytest.approx(refit_map("lsh", r["k"], 0, data, split, queries=shadowed), abs=1e-9)
+    table = (out / "table.md").read_text()
+    assert "Table 6: mAP@All (%) on mnist with shadowed queries (left 22 of 28 columns × 0.3" in table
+    kept = [line for line in table.splitlines() if line.startswith("| LSH |")]
+    assert len(kept) == 3  # clean, shadowed, share kept
+    shares = [float(cell) for cell in kept[2].strip("| ").split(" | ")[1:]]
+    assert shares == pytest.approx([100 * r["map_shadow"] / r["map"] for r in results["records"]], abs=0.006)
+
+
+#: BioConvHash at sizes that fit in seconds (100 filters: k_CI goes up to 100), Table 3's other settings kept.
+TINY_CONV = {"n_filters": 100, "kernel_sizes": (20,), "k_ci": 10, "activity": 0.05, "n_patches": 400, "max_epochs": 1,
+             "batch_size": 100}
+
+
+def test_reproduce_channel_inhibition_runs_one_model_per_k_ci(mnist_head, tmp_path, monkeypatch):
+    """--channel-inhibition writes Table 3: one BioConvHash per k_CI and k, built with that k_CI, their mAP summarised
+    per k_CI (one model's equal to a refit scored by brute force), and no partial results left."""
+    data = _use_first(monkeypatch, mnist_head, 600)
+    monkeypatch.setitem(protocols.PROTOCOLS, "mnist", Protocol("mnist", "mnist", queries_per_class=10, R=None))
+    monkeypatch.setitem(reproduce.BIOCONVHASH_PARAMS, "mnist", TINY_CONV)
+    out = tmp_path / "table3"
+    assert _reproduce(["--channel-inhibition", "--seeds", "0"], out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "table.md"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["experiment"] == "reproduce Table 3" and results["k_cis"] == [1, 5, 10, 25, 100]
+    assert results["ks"] == list(CHANNEL_INHIBITION_KS) and results["seeds"] == [0]
+    runs = [(r["k_ci"], r["k"]) for r in results["records"]]
+    assert runs == [(k_ci, k) for k_ci in (1, 5, 10, 25, 100) for k in CHANNEL_INHIBITION_KS]
+    for r in results["records"]:
+        assert r["method"] == "bioconvhash" and r["params"]["k_ci"] == r["k_ci"] and r["params"]["n_filters"] == 100
+        assert results["summary"][str(r["k_ci"])][str(r["k"])]["mean"] == pytest.approx(100 * r["map"], abs=1e-9)
+    assert len({r["map"] for r in results["records"] if r["k"] == 16}) == 5  # five different models at each k
+    assert results["summary"]["10"]["2"]["paper"] == 64.49
+    record = results["records"][-1]  # k_CI = 100, k = 16
+    split = get_protocol("mnist").split(data.labels, 0)
+    X_db = data.features(split.database)
+    hasher = make_hasher("bioconvhash", **{**TINY_CONV, "k_ci": 100}, k=16, seed=0, device="cpu").fit(X_db)
+    expected = expected_map(hasher.transform(data.features(split.queries)), hasher.transform(X_db),
+                               data.labels[split.queries], data.labels[split.database])
+    assert record["map"] == pytest.approx(expected, abs=1e-9)
+    table = (out / "table.md").read_text()
+    assert table.count("| k_CI=") == 5 and "of 100), mean ± std over 1 seed(s)" in table
