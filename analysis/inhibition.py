@@ -7,7 +7,7 @@ gain 0.3 mV at 2,000 KCs). Deviation: with kc_n ≠ 2,000 the intact gain is sca
 sums the spikes of all KCs; without it small test circuits would be much denser at the "intact" gain (13 % responding
 KCs at 300 KCs instead of 5 %). The APL gain is swept as fractions of the intact gain; the sparseness comes from the APL feedback
 alone (no top-k anywhere). Three models share each seed's wiring (`simulation.seed`) and noisy trials:
-- rate: flymodel.rate.RateCircuit steady state; responses = KC rates (Hz), responding = rate > 0;
+- rate: flymodel.circuit.rate.RateCircuit steady state; responses = KC rates (Hz), responding = rate > 0;
 - spiking: flymodel.spiking.SpikingCircuit (one build per seed, one run per gain, every trial of every pair odour in
   one run); responses = spike counts per presentation, responding = counts >= min_spikes, with min_spikes =
   round(8 · presentation / 1 s) (at least 1) to keep the circuit file's 8 spikes per 1 s criterion;
@@ -23,7 +23,7 @@ alone (no top-k anywhere). Three models share each seed's wiring (`simulation.se
 Odour pairs (same for every seed): Pearson r between odours' 24-receptor response vectors (Hallem & Carlson 2006,
 responses relative to spontaneous firing); n_pairs similar pairs greedily by highest r, then n_pairs dissimilar pairs
 greedily by lowest r, no odour used twice. Candidates are the odours that can drive the circuit: their expected
-fraction of responding KCs with APL blocked, over all possible 6-claw wirings (flymodel.odours.drive_probability),
+fraction of responding KCs with APL blocked, over all possible 6-claw wirings (flymodel.circuit.odours.drive_probability),
 is at least min_drive (default 10 %). Deviation: without this rule the dissimilar pairs are mostly odours that drive
 almost no receptor above spontaneous (45 of the 110 odours fire no KC at all), whose "codes" are empty.
 
@@ -67,17 +67,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from flymodel.circuit.measures import pair_discrimination, sparseness_measures
+from flymodel.circuit.odours import drive_probability, noisy_trials, receptor_correlations, select_pairs
+from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.spec import CircuitSpec, load_circuit
+from flymodel.circuit.stimuli import Stimuli, odour_stimuli
 from flymodel.data import load_hallem_carlson
 from flymodel.experiment import Experiment
 from flymodel.learning import PlasticityRule, TrainingSchedule, synapse_norms, train_synapses
-from flymodel.odours import (drive_probability, noisy_trials, pair_discrimination, receptor_correlations,
-                             select_pairs, sparseness_measures)
 from flymodel.plots import plot_mean_ci, save_figure
-from flymodel.rate import RateCircuit
-from flymodel.spec import CircuitSpec, load_circuit
 from flymodel.spiking.devices import DEVICES
 from flymodel.stats import mean_ci, paired_test
-from flymodel.stimuli import Stimuli, odour_stimuli
 from flymodel.validation import check_choice, check_int, check_values
 
 CIRCUIT = "drosophila_mb"

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.spec import load_circuit
+from flymodel.circuit.stimuli import circuit_stimuli
 from flymodel.io import environment_info, write_json
 from flymodel.plots import plot_kc_raster, plot_sparseness, plt, save_figure
-from flymodel.rate import RateCircuit
-from flymodel.spec import load_circuit
 from flymodel.spiking import SpikingCircuit
-from flymodel.stimuli import circuit_stimuli
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:

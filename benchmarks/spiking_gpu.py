@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flymodel.circuit.spec import load_circuit
+from flymodel.circuit.stimuli import circuit_stimuli
 from flymodel.io import environment_info, write_json
-from flymodel.spec import load_circuit
 from flymodel.spiking import SpikingCircuit
-from flymodel.stimuli import circuit_stimuli
 
 #: brian2cuda's mushroom-body benchmark, 10 s biological time (notes/stack.md): KCs → (C++ 1 thread, CUDA) seconds.
 BRIAN2CUDA_REFERENCE = {1_000: (23, 22), 100_000: (1907, "39-45"), 1_000_000: (19056, "285-347")}

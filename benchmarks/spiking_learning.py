@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from flymodel.circuit.kwta import kwta
+from flymodel.circuit.spec import load_circuit
+from flymodel.circuit.stimuli import image_rates
+from flymodel.circuit.wiring import random_wiring
 from flymodel.data.protocols import get_protocol
 from flymodel.hashing import BioHash
 from flymodel.io import environment_info, write_json
-from flymodel.kwta import kwta
 from flymodel.metrics import mean_average_precision
-from flymodel.spec import load_circuit
 from flymodel.spiking import SpikingCircuit
-from flymodel.stimuli import image_rates
-from flymodel.wiring import random_wiring
 
 K = 16
 

@@ -2,10 +2,21 @@
 
 from importlib import metadata
 
-from flymodel.hashing import (ITQ, LSH, BioConvHash, BioHash, FlyHash, Hasher, NaiveBioHash, PCAHash, SpectralHash,
-                              load_hasher, make_hasher)
+from flymodel.circuit.kwta import kwta
+from flymodel.hashing import (
+    ITQ,
+    LSH,
+    BioConvHash,
+    BioHash,
+    FlyHash,
+    Hasher,
+    NaiveBioHash,
+    PCAHash,
+    SpectralHash,
+    load_hasher,
+    make_hasher,
+)
 from flymodel.index import hamming_distances, search
-from flymodel.kwta import kwta
 from flymodel.metrics import mean_average_precision, retrieval_scores
 
 try:

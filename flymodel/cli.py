@@ -13,8 +13,15 @@ from flymodel.compare import EVALUATIONS, CompareConfig, format_table, run_compa
 from flymodel.hashing import METHODS
 from flymodel.io import atomic_path, write_json
 from flymodel.metrics import TIE_POLICIES
-from flymodel.reproduce import (TABLE_METHODS, TABLES, channel_inhibition_table, markdown_table, run_channel_inhibition,
-                                run_table, save_table)
+from flymodel.reproduce import (
+    TABLE_METHODS,
+    TABLES,
+    channel_inhibition_table,
+    markdown_table,
+    run_channel_inhibition,
+    run_table,
+    save_table,
+)
 
 EPILOG = """examples:
   flymodel compare --dataset mnist --methods flyhash lsh --k 2 4 8 16 32 --seeds 0 1 2
@@ -93,10 +100,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from flymodel.circuit.spec import load_circuit
+    from flymodel.circuit.stimuli import circuit_stimuli
     from flymodel.plots import plot_kc_raster, plot_sparseness
-    from flymodel.spec import load_circuit
     from flymodel.spiking import simulate
-    from flymodel.stimuli import circuit_stimuli
 
     spec = load_circuit(args.circuit)
     if args.set:
@@ -235,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
     reproduce.set_defaults(func=_cmd_reproduce)
 
-    from flymodel.spec import available_circuits
+    from flymodel.circuit.spec import available_circuits
     from flymodel.spiking.devices import DEVICES
 
     simulate = sub.add_parser(

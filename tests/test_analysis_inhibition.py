@@ -1,4 +1,4 @@
-"""Tests of the inhibition experiment (analysis/inhibition.py) and its odour tools (flymodel/odours.py), on tiny
+"""Tests of the inhibition experiment (analysis/inhibition.py) and its odour tools (flymodel/circuit/odours.py), on tiny
 circuits (200 KCs, 2 pairs, 4 trials) that run in seconds."""
 
 from __future__ import annotations
@@ -8,20 +8,27 @@ import json
 
 import numpy as np
 import pytest
+from figures import assert_same_figures
 from scipy import stats
 
 from analysis import EXPERIMENTS, get_experiment
-from analysis.inhibition import (EXPERIMENT, MATERIAL_LOSS, InhibitionConfig, lin_test, make_setup, min_spikes_for,
-                                 run_rate)
-from figures import assert_same_figures
+from analysis.inhibition import (
+    EXPERIMENT,
+    MATERIAL_LOSS,
+    InhibitionConfig,
+    lin_test,
+    make_setup,
+    min_spikes_for,
+    run_rate,
+)
+from flymodel.circuit.measures import centroid_accuracy, d_prime, sparseness_measures, treves_rolls
+from flymodel.circuit.odours import drive_probability, noisy_trials, receptor_correlations, select_pairs
+from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.spec import load_circuit
+from flymodel.circuit.stimuli import odour_stimuli
 from flymodel.cli import main
 from flymodel.experiment import make_config, redraw, run_experiment
 from flymodel.io import read_json, to_json
-from flymodel.odours import (centroid_accuracy, d_prime, drive_probability, noisy_trials, receptor_correlations,
-                             select_pairs, sparseness_measures, treves_rolls)
-from flymodel.rate import RateCircuit
-from flymodel.spec import load_circuit
-from flymodel.stimuli import odour_stimuli
 
 TINY = {"seeds": (0, 1), "kc_n": 200, "n_pairs": 2, "n_trials": 4, "apl_fractions": (1.0, 0.25, 0.0),
         "noise_levels_hz": (5.0, 20.0), "learn_trials": 5, "learn_epochs": 5}

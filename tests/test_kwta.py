@@ -1,4 +1,4 @@
-"""Tests for flymodel.kwta: exact k-winner-take-all with ties broken towards the lower index."""
+"""Tests for flymodel.circuit.kwta: exact k-winner-take-all with ties broken towards the lower index."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flymodel.kwta import kwta
+from flymodel.circuit.kwta import kwta
 
 
 def reference_kwta(activations: np.ndarray, k: int) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -87,3 +89,12 @@ def test_installed_version_matches(pyproject):
     import flymodel
 
     assert flymodel.__version__ == metadata.version("flymodel") == pyproject["project"]["version"]
+
+
+def test_python_dash_m_flymodel_is_the_command_line():
+    """`python -m flymodel` runs the same parser as the `flymodel` console script."""
+    done = subprocess.run([sys.executable, "-m", "flymodel", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: flymodel")
+    listed = subprocess.run([sys.executable, "-m", "flymodel", "analyze", "--list"], capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0 and "inhibition" in listed.stdout

@@ -1,14 +1,14 @@
-"""Tests for flymodel.wiring, flymodel.stimuli and flymodel.rate: PN→KC weights, PN rates and the APL steady state."""
+"""Tests for flymodel.circuit.wiring, flymodel.circuit.stimuli and flymodel.circuit.rate: PN→KC weights, PN rates and the APL steady state."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from flymodel.rate import RateCircuit
-from flymodel.spec import CircuitSpec, InputSpec, KCSpec, SimulationSpec, load_circuit
-from flymodel.stimuli import image_rates, odour_stimuli, olsen_pn_rates
-from flymodel.wiring import check_weights, random_wiring
+from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.spec import CircuitSpec, InputSpec, KCSpec, SimulationSpec, load_circuit
+from flymodel.circuit.stimuli import image_rates, odour_stimuli, olsen_pn_rates
+from flymodel.circuit.wiring import check_weights, random_wiring
 
 GAINS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
 

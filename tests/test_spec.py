@@ -1,4 +1,4 @@
-"""Tests for flymodel.spec: the shipped circuit files, inheritance, replace() and errors naming file and key."""
+"""Tests for flymodel.circuit.spec: the shipped circuit files, inheritance, replace() and errors naming file and key."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from flymodel.spec import (
+from flymodel.circuit.spec import (
     CIRCUITS_DIR,
     SECTIONS,
     APLSpec,

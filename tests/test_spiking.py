@@ -21,14 +21,14 @@ import numpy as np
 import pytest
 from scipy.stats import hypergeom
 
+from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.spec import load_circuit
+from flymodel.circuit.stimuli import circuit_stimuli
+from flymodel.circuit.wiring import random_wiring
 from flymodel.cli import main
 from flymodel.io import to_json
-from flymodel.rate import RateCircuit
-from flymodel.spec import load_circuit
 from flymodel.spiking import DEVICES, SpikingCircuit, simulate
 from flymodel.spiking.devices import activate_device
-from flymodel.stimuli import circuit_stimuli
-from flymodel.wiring import random_wiring
 
 GAINS = [0.0, 0.2, 0.5, 1.0, 2.0, 4.0]  # APL gains (mV) of the sparseness sweep
 ODOURS_A = [3, 4, 5]  # g-butyrolactone, g-hexalactone, g-octalactone: 15–40 % of the small circuit's KCs respond
@@ -194,9 +194,9 @@ def test_same_seed_same_spikes_other_seed_other_spikes(seeded):
 #: A fresh interpreter's run of small_spec() on ODOURS_A (numpy): its spikes as JSON on the last line of stdout.
 FRESH_PROCESS_RUN = """
 import json
-from flymodel.spec import load_circuit
+from flymodel.circuit.spec import load_circuit
 from flymodel.spiking import simulate
-from flymodel.stimuli import circuit_stimuli
+from flymodel.circuit.stimuli import circuit_stimuli
 spec = load_circuit("drosophila_mb").replace(**{"kc.n": 200, "simulation.presentation_ms": 200.0,
                                                 "simulation.min_spikes": 2})
 stimuli = circuit_stimuli(spec).subset(%r)
@@ -321,8 +321,8 @@ def test_regular_pn_trains_fire_at_the_stimulus_rate():
 
 def test_weights_loaded_from_a_fitted_biohash():
     """A rate model's learned synapses drive the spiking circuit unchanged (dense connectivity from a dense W)."""
+    from flymodel.circuit.wiring import hasher_weights
     from flymodel.hashing import BioHash
-    from flymodel.wiring import hasher_weights
 
     X = np.random.default_rng(0).random((300, 24)).astype(np.float32)
     bio = BioHash(k=2, m=30, centering="none", seed=0).fit(X)

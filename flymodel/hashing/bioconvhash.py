@@ -47,11 +47,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from flymodel.circuit.kwta import kwta
 from flymodel.hashing.base import seeded_generator
 from flymodel.hashing.biohash import LearnedSynapses, check_expansion, hidden_units
 from flymodel.hashing.feature_store import SparseRows
 from flymodel.hashing.flyhash import center
-from flymodel.kwta import kwta
 from flymodel.learning import TrainingSchedule, currents, p_weights, train_synapses
 from flymodel.validation import check_features, check_int
 

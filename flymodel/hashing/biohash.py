@@ -7,9 +7,9 @@ import os
 
 import torch
 
+from flymodel.circuit.kwta import kwta
 from flymodel.hashing.base import Hasher
 from flymodel.hashing.flyhash import CENTERINGS, center
-from flymodel.kwta import kwta
 from flymodel.learning import PlasticityRule, TrainingSchedule, currents, train_synapses
 from flymodel.validation import check_choice, check_fraction, check_int
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from flymodel.circuit.kwta import kwta
 from flymodel.hashing.base import Hasher, seeded_generator
-from flymodel.kwta import kwta
 from flymodel.validation import check_choice, check_fraction, check_int
 
 CENTERINGS = ("none", "mean", "sample")

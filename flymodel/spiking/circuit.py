@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from flymodel.spec import CircuitSpec
+from flymodel.circuit.spec import CircuitSpec
+from flymodel.circuit.wiring import check_weights, random_wiring
 from flymodel.spiking.devices import STANDALONE, activate_device, current_generation
 from flymodel.spiking.network import Network, build_network
 from flymodel.validation import check_features
-from flymodel.wiring import check_weights, random_wiring
 
 #: C++ progress report of standalone runs: one line per report period, parsed by the progress bar.
 _REPORT = 'std::cout << "flymodel-progress " << completed << std::endl << std::flush;'

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from flymodel.spec import CircuitSpec
+from flymodel.circuit.spec import CircuitSpec
 
 
 @dataclass
@@ -56,7 +56,7 @@ def build_network(spec: CircuitSpec, placeholder_rates: np.ndarray, weights: np.
                   apl_record_ms: float = 1.0) -> Network:
     """Create the groups, synapses and monitors on the active Brian2 device; stimuli enter as a TimedArray."""
     import brian2 as b2
-    from brian2 import Hz, mV, ms
+    from brian2 import Hz, ms, mV
 
     kc_p, apl_p, pl, sim = spec.kc, spec.apl, spec.plasticity, spec.simulation
     plastic = pl.enabled

@@ -6,7 +6,7 @@ f = β [V − θ − g·a]_+ with β = 1 / (τ_m (θ − V_reset)), the high-dri
 activity a counts KC spikes over its time constant, a = τ_APL Σ f (a KC spike adds 1 and decays with τ_APL, as in
 the spiking APL). The steady state solves a = τ_APL β Σ_μ [V_μ − θ − g a]_+ exactly (one root: the left side
 rises and the right side falls with a). The APL creates the sparseness; gain → ∞ keeps only the top KC, and
-exact top-k (flymodel.kwta) is the fast stand-in used by the hashers.
+exact top-k (flymodel.circuit.kwta) is the fast stand-in used by the hashers.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from flymodel.spec import CircuitSpec
+from flymodel.circuit.spec import CircuitSpec
+from flymodel.circuit.wiring import check_weights, random_wiring
 from flymodel.validation import check_features
-from flymodel.wiring import check_weights, random_wiring
 
 
 class RateCircuit:
@@ -59,7 +59,7 @@ class RateCircuit:
     def top_k(self, rates_hz: Any, k: int | np.ndarray) -> np.ndarray:
         """Boolean (n_stimuli, n_kc): the k most depolarised KCs per stimulus (k may differ per stimulus).
 
-        Ties go to the lower index, as in flymodel.kwta: a stable sort keeps equal drives in index order.
+        Ties go to the lower index, as in flymodel.circuit.kwta: a stable sort keeps equal drives in index order.
         """
         drive = self.depolarisation(rates_hz)
         ks = np.broadcast_to(np.asarray(k), (drive.shape[0],))

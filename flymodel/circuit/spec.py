@@ -1,6 +1,6 @@
 """CircuitSpec: the PN→KC→APL circuit declared in a TOML file under circuits/, validated with errors naming file and key.
 
-One spec drives both encoders: the spiking network (flymodel.spiking) and the rate model (flymodel.rate).
+One spec drives both encoders: the spiking network (flymodel.spiking) and the rate model (flymodel.circuit.rate).
 A file may start with ``inherits = "other.toml"`` (relative to its folder) and override single values; every
 key is checked against the schema below, so a typo is an error, not a silently ignored setting.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 #: The circuits/ folder of the checkout; bare names such as "drosophila_mb" are looked up there.
-CIRCUITS_DIR = Path(__file__).resolve().parents[1] / "circuits"
+CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 
 INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist")
 PN_TRANSFORMS = ("linear", "olsen2010")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from flymodel.spec import CircuitSpec
+from flymodel.circuit.spec import CircuitSpec
 
 
 def random_wiring(spec: CircuitSpec) -> np.ndarray:

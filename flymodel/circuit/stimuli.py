@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flymodel.circuit.spec import CircuitSpec
 from flymodel.data import load_dataset, load_hallem_carlson
-from flymodel.spec import CircuitSpec
 from flymodel.validation import check_features
 
 

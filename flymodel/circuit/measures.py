@@ -1,95 +1,18 @@
-"""Odour-discrimination tools for the circuit models: pairs of similar and dissimilar odours, noisy trials, and the
-sparseness, correlation and discrimination measures of Kenyon-cell (KC) codes (Lin et al. 2014, Nat Neurosci 17:559).
+"""Measures of KC codes: Treves–Rolls sparseness, code correlation, discrimination (d′, held-out accuracy) and
+dimension.
 
-Responses are arrays of non-negative KC activities (rates in Hz or spike counts): one row per odour (trial-averaged)
-or (n_odours, n_trials, n_kc) single trials. A vector with no variance (e.g. a trial in which no KC fired) has no
-Pearson correlation; the measures below say how they treat it.
+Responses are arrays of non-negative KC activities (rates in Hz or spike counts): one row per stimulus
+(trial-averaged) or (n_stimuli, n_trials, n_kc) single trials. A vector with no variance (e.g. a trial in which no KC
+fired) has no Pearson correlation; the measures below say how they treat it.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
-
-from flymodel.spec import CircuitSpec
-from flymodel.validation import check_int
-
-#: Largest number of claw combinations enumerated exactly by drive_probability.
-MAX_COMBINATIONS = 2_000_000
-
-
-def receptor_correlations(responses: Any) -> np.ndarray:
-    """Pearson r between every two odours' receptor-response vectors (rows of an odours × receptors table)."""
-    table = np.asarray(responses, dtype=float)
-    if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] < 2:
-        raise ValueError(f"responses has shape {table.shape}; expected (n_odours >= 2, n_receptors >= 2)")
-    if np.any(table.std(axis=1) == 0):
-        raise ValueError("responses holds an odour with the same response at every receptor; its r is undefined")
-    return np.corrcoef(table)
-
-
-def drive_probability(rates_hz: Any, spec: CircuitSpec) -> np.ndarray:
-    """Per odour, the fraction of all possible sparse KCs (fan_in distinct PNs, weight 1) whose mean depolarisation
-    exceeds threshold without inhibition: the expected fraction of responding KCs with APL blocked, over wirings.
-
-    Exact enumeration of the C(n_pn, fan_in) claw sets (flymodel.rate: V = epsp · τ_m · Σ_claws r).
-    """
-    rates = np.asarray(rates_hz, dtype=float)
-    n_pn, fan_in = spec.inputs.n, spec.kc.fan_in
-    if rates.ndim != 2 or rates.shape[1] != n_pn:
-        raise ValueError(f"rates_hz has shape {rates.shape}; expected (n_odours, {n_pn}) for circuit {spec.name!r}")
-    if math.comb(n_pn, fan_in) > MAX_COMBINATIONS:
-        raise ValueError(f"fan_in={fan_in} of {n_pn} PNs gives {math.comb(n_pn, fan_in)} claw sets; "
-                         f"expected at most {MAX_COMBINATIONS} to enumerate")
-    claws = np.array(list(itertools.combinations(range(n_pn), fan_in)))
-    scale = spec.kc.epsp_mv * spec.kc.tau_m_ms * 1e-3
-    return np.array([(scale * row[claws].sum(axis=1) > spec.kc.threshold_mv).mean() for row in rates])
-
-
-def select_pairs(correlation: Any, n_pairs: int,
-                 candidates: Any = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Greedy odour pairs from a correlation matrix: n_pairs similar (highest r first) and then n_pairs dissimilar
-    (lowest r first), each odour used at most once over both lists; candidates (indices) restricts the odours."""
-    r = np.asarray(correlation, dtype=float)
-    if r.ndim != 2 or r.shape[0] != r.shape[1]:
-        raise ValueError(f"correlation has shape {r.shape}; expected a square matrix")
-    check_int(n_pairs, "n_pairs", minimum=1)
-    pool = np.arange(len(r)) if candidates is None else np.unique(np.asarray(candidates, dtype=int))
-    if len(pool) < 4 * n_pairs:
-        raise ValueError(f"n_pairs={n_pairs} needs {4 * n_pairs} distinct odours; only {len(pool)} are candidates")
-    rows, cols = np.triu_indices(len(pool), k=1)
-    values = r[pool[rows], pool[cols]]
-    used: set[int] = set()
-
-    def greedy(order: np.ndarray) -> list[tuple[int, int]]:
-        chosen = []
-        for k in order:
-            i, j = int(pool[rows[k]]), int(pool[cols[k]])
-            if i not in used and j not in used:
-                chosen.append((i, j))
-                used.update((i, j))
-                if len(chosen) == n_pairs:
-                    break
-        return chosen
-
-    order = np.argsort(-values, kind="stable")
-    similar = greedy(order)
-    dissimilar = greedy(order[::-1])
-    return similar, dissimilar
-
-
-def noisy_trials(rates_hz: Any, n_trials: int, noise_hz: float, rng: np.random.Generator) -> np.ndarray:
-    """Trial PN rates max(0, r + σ ξ), ξ ~ N(0, 1) per PN and trial: (n_odours, n_trials, n_pn)."""
-    rates = np.asarray(rates_hz, dtype=float)
-    check_int(n_trials, "n_trials", minimum=1)
-    if not (np.isfinite(noise_hz) and noise_hz >= 0):
-        raise ValueError(f"noise_hz={noise_hz} must be a finite standard deviation >= 0 Hz")
-    xi = rng.standard_normal((rates.shape[0], n_trials, rates.shape[1]))
-    return np.maximum(rates[:, None, :] + noise_hz * xi, 0.0)
 
 
 def treves_rolls(responses: Any, axis: int = -1) -> np.ndarray:
@@ -191,3 +114,24 @@ def _nanmean(values: np.ndarray) -> float:
     """Mean of the finite values, NaN when there are none."""
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if finite.size else float("nan")
+
+
+def dimension(responses: Any) -> float:
+    """Participation ratio (Σλ)² / Σλ² of the covariance of responses across stimuli (Litwin-Kumar et al. 2017, Neuron
+    93:1153, eq. 2): how many dimensions the (n_stimuli, n_units) population responses spread over, from 1 to n_units.
+
+    Finite samples bias it downwards: the sample covariance of n stimuli has rank at most n − 1, so the estimate can
+    never exceed n − 1, and with n not ≫ n_units it falls short of the population value (Litwin-Kumar et al. correct
+    for this in their Methods; this function returns the plain sample estimate). NaN when no unit varies.
+    """
+    r = np.asarray(responses, dtype=float)
+    if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 1:
+        raise ValueError(f"responses has shape {r.shape}; expected (n_stimuli >= 2, n_units >= 1)")
+    if not np.isfinite(r).all():
+        raise ValueError(f"responses holds {int((~np.isfinite(r)).sum())} NaN or infinite values; expected finite numbers")
+    centred = r - r.mean(axis=0)
+    # The covariance's eigenvalues are the squared singular values of the centred responses (/ (n − 1)), and both
+    # Σλ and Σλ² follow from the Gram matrix of the smaller side without forming the n_units × n_units covariance.
+    gram = centred @ centred.T if r.shape[0] <= r.shape[1] else centred.T @ centred
+    total, squares = np.trace(gram), np.sum(gram * gram)
+    return float(total ** 2 / squares) if squares > 0 else float("nan")
