@@ -18,7 +18,7 @@ from typing import Any
 #: The circuits/ folder of the checkout; bare names such as "drosophila_mb" are looked up there.
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 
-INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist")
+INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist", "gaussian")
 PN_TRANSFORMS = ("linear", "olsen2010")
 SPIKE_MODELS = ("poisson", "regular")
 WIRINGS = ("sparse", "dense")
@@ -39,6 +39,10 @@ class InputSpec:
     olsen_sigma_hz: float = 12.0  # olsen2010: semi-saturation constant σ
     olsen_m: float = 0.05  # olsen2010: weight of the lateral (total ORN) suppression
     spike_model: str = "poisson"  # 'poisson' or 'regular' spike trains at the PN rate
+    mean_hz: float = 20.0  # gaussian: mean μ of the i.i.d. PN rates
+    std_hz: float = 10.0  # gaussian: standard deviation σ of the i.i.d. PN rates
+    count: int = 0  # gaussian: number of patterns (required: no default count)
+    seed: int = 0  # gaussian: seed of the patterns, independent of the wiring's simulation.seed
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,11 @@ def _validate(spec: CircuitSpec) -> None:
     need(i.olsen_sigma_hz > 0, "[inputs] olsen_sigma_hz", i.olsen_sigma_hz, "a rate > 0 Hz")
     need(i.olsen_m >= 0, "[inputs] olsen_m", i.olsen_m, "a number >= 0")
     need(i.spike_model in SPIKE_MODELS, "[inputs] spike_model", i.spike_model, f"one of {', '.join(SPIKE_MODELS)}")
+    if i.source == "gaussian":
+        need(i.count >= 1, "[inputs] count", i.count, "an integer >= 1: the number of gaussian patterns to draw")
+        need(i.mean_hz >= 0, "[inputs] mean_hz", i.mean_hz, "a rate >= 0 Hz")
+        need(i.std_hz >= 0, "[inputs] std_hz", i.std_hz, "a standard deviation >= 0 Hz")
+        need(i.seed >= 0, "[inputs] seed", i.seed, "an integer >= 0")
     need(kc.n >= 2, "[kc] n", kc.n, "an integer >= 2")
     need(kc.wiring in WIRINGS, "[kc] wiring", kc.wiring, f"one of {', '.join(WIRINGS)}")
     if kc.wiring == "sparse":

@@ -1,4 +1,5 @@
-"""PN firing rates for a circuit's stimuli: Hallem & Carlson odours (ORN → PN) or images (pixel → rate)."""
+"""PN firing rates for a circuit's stimuli: Hallem & Carlson odours (ORN → PN), images (pixel → rate), or i.i.d.
+Gaussian patterns (theory-style inputs, as in Litwin-Kumar et al. 2017)."""
 
 from __future__ import annotations
 
@@ -64,11 +65,26 @@ def image_rates(spec: CircuitSpec, images: np.ndarray) -> np.ndarray:
     return spec.inputs.max_rate_hz * flat
 
 
+def gaussian_stimuli(spec: CircuitSpec) -> Stimuli:
+    """inputs.count patterns of i.i.d. PN rates max(0, N(μ, σ²)) from inputs.seed.
+
+    The rectification at 0 Hz is a deviation from a pure Gaussian: a firing rate cannot be negative, and the spiking
+    engine needs rates >= 0. With μ ≥ 3σ it touches fewer than 0.2 % of the rates.
+    """
+    i = spec.inputs
+    if i.source != "gaussian" or i.count < 1:
+        raise ValueError(f"{spec.source}: gaussian stimuli need [inputs] source = 'gaussian' and count >= 1; got "
+                         f"source = {i.source!r}, count = {i.count}")
+    rates = np.random.default_rng(i.seed).normal(i.mean_hz, i.std_hz, size=(i.count, i.n))
+    return Stimuli(tuple(f"gaussian[{j}]" for j in range(i.count)), np.maximum(rates, 0.0))
+
+
 def circuit_stimuli(spec: CircuitSpec, n: int | None = None, seed: int = 0,
                     root: str | os.PathLike[str] | None = None) -> Stimuli:
-    """The stimuli of the spec's input source: all odours, or n images (seeded random choice; default 100)."""
-    if spec.inputs.source == "hallem_carlson":
-        stimuli = odour_stimuli(spec, root)
+    """The stimuli of the spec's input source: all odours or gaussian patterns (the first n if given), or n images
+    (seeded random choice; default 100)."""
+    if spec.inputs.source in ("hallem_carlson", "gaussian"):
+        stimuli = odour_stimuli(spec, root) if spec.inputs.source == "hallem_carlson" else gaussian_stimuli(spec)
         return stimuli if n is None else stimuli.subset(slice(0, n))
     data = load_dataset(spec.inputs.source, root)
     rows = np.sort(np.random.default_rng(seed).choice(len(data.labels), size=n or 100, replace=False))
