@@ -1,9 +1,14 @@
-"""Tests for flymodel.circuit.wiring, flymodel.circuit.stimuli and flymodel.circuit.rate: PN→KC weights, PN rates and the APL steady state."""
+"""Tests for flymodel.circuit.wiring, flymodel.circuit.stimuli and flymodel.circuit.rate: PN→KC weights, PN rates, the APL
+steady state and dynamics of the torch engine, and its agreement with the numpy engine it replaced."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from frozen_numpy_rate import depolarisation as frozen_depolarisation
+from frozen_numpy_rate import steady_state as frozen_steady_state
+from frozen_numpy_rate import top_k as frozen_top_k
 
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import CircuitSpec, InputSpec, KCSpec, SimulationSpec, load_circuit
@@ -380,3 +385,106 @@ def test_top_k_contains_the_responding_set_of_the_same_size():
     r = stimuli()
     on = circuit.responding(r, 1.0)
     assert np.array_equal(circuit.top_k(r, on.sum(axis=1)), on)
+
+
+# --- the torch engine against the frozen numpy implementation it replaced ------------------------------------------
+
+REFERENCE_GAINS = [0.0, 0.05, 0.3, 1.0, 30.0, 1e6]
+
+
+def reference_cases():
+    """drosophila_mb on all 110 odours plus zero-drive and tied stimuli; mnist_kc on 40 images (dense wiring)."""
+    fly = load_circuit("drosophila_mb")
+    odours = odour_stimuli(fly).rates_hz
+    tied = np.repeat(odours[:1], 3, axis=0)  # identical stimuli: identical rows
+    fly_rates = np.concatenate([odours, np.zeros((2, 24)), tied])
+    fly_weights = random_wiring(fly)
+    mnist = load_circuit("mnist_kc")
+    images = np.random.default_rng(0).integers(0, 256, (40, 784)).astype(np.uint8)
+    return [("drosophila_mb", fly, fly_weights, fly_rates),
+            ("mnist_kc", mnist, random_wiring(mnist), image_rates(mnist, images))]
+
+
+@pytest.mark.parametrize("case", reference_cases(), ids=lambda c: c[0])
+@pytest.mark.parametrize("gain", REFERENCE_GAINS)
+def test_torch_engine_equals_the_frozen_numpy_engine(case, gain):
+    """Rates, APL activity and responding KCs to 1e-6 relative, for gain 0, the fly's gain and very large gains."""
+    _, spec, weights, rates = case
+    circuit = RateCircuit(spec, weights)
+    kc_rates, activity = circuit.steady_state(rates, gain)
+    want_rates, want_activity = frozen_steady_state(spec, weights, rates, gain)
+    np.testing.assert_allclose(kc_rates, want_rates, rtol=1e-6, atol=1e-9 * max(1.0, np.abs(want_rates).max()))
+    np.testing.assert_allclose(activity, want_activity, rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(circuit.responding(rates, gain), want_rates > 0)
+    want_v = frozen_depolarisation(spec, weights, rates)
+    np.testing.assert_allclose(circuit.depolarisation(rates), want_v, rtol=1e-12, atol=1e-12 * np.abs(want_v).max())
+
+
+@pytest.mark.parametrize("case", reference_cases(), ids=lambda c: c[0])
+def test_torch_top_k_equals_the_frozen_stable_sort_including_ties_and_zero_k(case):
+    """Per-stimulus k from 0 to 6 and a common k; equal drives (zero stimuli, repeated odours) go to the lower index."""
+    _, spec, weights, rates = case
+    circuit = RateCircuit(spec, weights)
+    ks = np.arange(len(rates)) % 7  # 0 to 6 winners, differing per stimulus
+    np.testing.assert_array_equal(circuit.top_k(rates, ks), frozen_top_k(spec, weights, rates, ks))
+    np.testing.assert_array_equal(circuit.top_k(rates, 5), frozen_top_k(spec, weights, rates, 5))
+    sparse_ties = circuit.top_k(np.zeros((2, spec.inputs.n)), np.array([3, 0]))  # all drives equal: lowest indices
+    assert sparse_ties[0, :3].all() and sparse_ties.sum() == 3
+
+
+def test_float32_and_tensors_in_and_out():
+    """float32 agrees with float64 to float32 precision; tensors in give tensors out with as_tensor=True."""
+    spec = load_circuit("drosophila_mb")
+    odours = odour_stimuli(spec).rates_hz
+    exact = RateCircuit(spec).steady_state(odours)[0]
+    single = RateCircuit(spec, dtype=torch.float32).steady_state(odours)[0]
+    np.testing.assert_allclose(single, exact, rtol=1e-4, atol=1e-3 * exact.max())
+    tensor = RateCircuit(spec, as_tensor=True).steady_state(torch.as_tensor(odours))[0]
+    assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float64
+    np.testing.assert_allclose(tensor.numpy(), exact, rtol=1e-12)
+
+
+def test_chunks_give_the_same_numbers(monkeypatch):
+    """Stimuli processed 7 at a time give the numbers of one pass over all 110."""
+    import flymodel.circuit.rate as rate
+
+    spec = load_circuit("drosophila_mb")
+    odours = odour_stimuli(spec).rates_hz
+    whole = RateCircuit(spec).steady_state(odours)
+    monkeypatch.setattr(rate, "CHUNK_ELEMENTS", 7 * spec.kc.n)  # chunks of 7 stimuli
+    chunked = RateCircuit(spec).steady_state(odours)
+    # the matrix product may block a chunk differently from the whole: equal to rounding, the same KCs responding
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12, atol=1e-12 * whole[0].max())
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-12)
+    np.testing.assert_array_equal(chunked[0] > 0, whole[0] > 0)
+
+
+@pytest.mark.parametrize("gain", [0.0, 0.3, 1.0])
+def test_apl_dynamics_converge_to_the_fixed_point(gain):
+    """200 ms of the APL loop from rest end at the exact steady state, for blocked, intact and strong inhibition."""
+    spec = load_circuit("drosophila_mb")
+    odours = odour_stimuli(spec).rates_hz
+    circuit = RateCircuit(spec)
+    rates, trace = circuit.dynamics(odours, duration_ms=200.0, apl_gain_mv=gain, dt_ms=0.05)
+    fixed_rates, fixed_activity = circuit.steady_state(odours, gain)
+    assert trace.shape == (4001, 110) and np.all(trace[0] == 0)
+    np.testing.assert_allclose(trace[-1], fixed_activity, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(rates, fixed_rates, rtol=1e-6, atol=1e-6)
+
+
+def test_apl_dynamics_refuse_an_unstable_step():
+    """A forward-Euler step beyond the stability bound is an error naming dt_ms, not a diverging trace."""
+    spec = load_circuit("drosophila_mb")
+    with pytest.raises(ValueError, match="dt_ms=5.0 is too large for gain_mv=1.0"):
+        RateCircuit(spec).dynamics(odour_stimuli(spec).rates_hz, duration_ms=50.0, apl_gain_mv=1.0, dt_ms=5.0)
+
+
+@pytest.mark.parametrize("rates, match", [
+    (np.full((2, 24), np.nan), "NaN"),
+    (np.zeros((0, 24)), "rates_hz"),
+    (np.zeros((2, 23)), "23"),
+])
+def test_bad_rates_are_named(rates, match):
+    """Non-finite rates, no stimuli or the wrong number of PNs are errors naming rates_hz."""
+    with pytest.raises(ValueError, match=match):
+        RateCircuit(load_circuit("drosophila_mb")).steady_state(rates)
