@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from flymodel.circuit.rate import RateParameters
 from flymodel.circuit.spec import CircuitSpec
 from flymodel.validation import check_int
 
@@ -41,7 +42,7 @@ def drive_probability(rates_hz: Any, spec: CircuitSpec) -> np.ndarray:
         raise ValueError(f"fan_in={fan_in} of {n_pn} PNs gives {math.comb(n_pn, fan_in)} claw sets; "
                          f"expected at most {MAX_COMBINATIONS} to enumerate")
     claws = np.array(list(itertools.combinations(range(n_pn), fan_in)))
-    scale = spec.kc.epsp_mv * spec.kc.tau_m_ms * 1e-3
+    scale = RateParameters.from_spec(spec).drive_mv_per_hz
     return np.array([(scale * row[claws].sum(axis=1) > spec.kc.threshold_mv).mean() for row in rates])
 
 
