@@ -23,7 +23,6 @@ import torch
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import load_circuit
 from flymodel.circuit.stimuli import image_rates, odour_stimuli
-from flymodel.circuit.wiring import random_wiring
 from flymodel.data import load_mnist
 from flymodel.io import environment_info, write_json
 
