@@ -298,7 +298,7 @@ def test_json_round_trip_and_redraw_make_the_same_figures(tiny_results, tmp_path
     assert stored["models"] == json.loads(to_json(results))["models"]
     names = {p.name for key, p in paths.items() if key != "json"}
     assert names == {f"inhibition_{f}.{ext}" for f in ("measures", "lin2014", "noise") for ext in ("png", "pdf")}
-    again = redraw(EXPERIMENT, output, tmp_path)
+    redraw(EXPERIMENT, output, tmp_path)
     assert_same_figures(output, tmp_path, names)  # the same files, pixel for pixel
     assert main(["figure", "inhibition", "--results", str(output)]) == 0
 
