@@ -70,8 +70,7 @@ def check(text: str) -> list[Problem]:
             continue
         expected = TABLES[name]()
         if match["body"] != expected:
-            problems.append(Problem(f"table {name}", _first_difference(match["body"], expected)[0],
-                                    _first_difference(match["body"], expected)[1]))
+            problems.append(Problem(f"table {name}", *_first_difference(match["body"], expected)))
     for quote in QUOTES:
         rendered = quote.render()
         if rendered in text:
