@@ -161,9 +161,9 @@ class RateCircuit:
     def top_k(self, rates_hz: Any, k: int | Any) -> Any:
         """Boolean (n_stimuli, n_kc): the k most depolarised KCs per stimulus (k may differ per stimulus, 0 to n_kc),
         ties to the lower index (flymodel.circuit.kwta)."""
-        n = len(self._rates(rates_hz))
-        ks = torch.as_tensor(np.broadcast_to(np.asarray(k), (n,)).copy())  # per row, so k = 0 is a valid count
-        return self._out(self._chunks(rates_hz, lambda v, rows: (kwta(v, ks[rows]),))[0])
+        ks = torch.as_tensor(np.asarray(k))  # one k for all, or one per row; per row, so k = 0 is a valid count
+        return self._out(self._chunks(rates_hz, lambda v, rows: (
+            kwta(v, ks.expand(v.shape[0]) if ks.ndim == 0 else ks[rows]),))[0])
 
     def _gain(self, apl_gain_mv: float | None) -> float:
         gain = self.spec.apl.gain_mv if apl_gain_mv is None else float(apl_gain_mv)
