@@ -27,15 +27,14 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
+from flymodel.circuit.wiring import gaussian_wiring, seeded_generator
 from flymodel.data.protocols import get_protocol
 from flymodel.experiment import Experiment
 from flymodel.hashing import BioHash, NaiveBioHash
-from flymodel.hashing.base import seeded_generator
 from flymodel.hashing.biohash import hidden_units
 from flymodel.plots import save_figure
 from flymodel.reproduce import BIOHASH_PARAMS
@@ -75,7 +74,7 @@ class PortraitsConfig:
 
 def initial_weights(n_units: int, n_features: int, seed: int) -> np.ndarray:
     """The N(0, 1) synapses BioHash starts from (Appendix D), drawn as train_synapses draws them from the seed."""
-    return torch.randn(n_units, n_features, generator=seeded_generator(seed)).numpy()
+    return gaussian_wiring(n_units, n_features, seeded_generator(seed)).numpy()
 
 
 def unit_usage(codes: np.ndarray) -> np.ndarray:

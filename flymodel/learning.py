@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from tqdm.auto import tqdm
 
+from flymodel.circuit.wiring import gaussian_wiring, seeded_generator
 from flymodel.io import atomic_path
 from flymodel.validation import check_int
 
@@ -187,12 +188,12 @@ def train_synapses(
     """
     rule.validate(n_units)
     schedule.validate(X.shape[0])
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    gen = seeded_generator(seed)
     source = X if isinstance(X, RowSource) else TensorRows(X)
     fingerprint: dict[str, Any] = {"n_units": n_units, "rule": asdict(rule), "schedule": asdict(schedule),
                                    "seed": int(seed), "data": source.fingerprint()}
     like = source.take(torch.arange(min(schedule.batch_size, X.shape[0])))
-    W = torch.randn(n_units, X.shape[1], generator=gen).to(device=like.device, dtype=like.dtype)
+    W = gaussian_wiring(n_units, X.shape[1], gen).to(device=like.device, dtype=like.dtype)
     log: list[dict[str, float]] = []
     if checkpoint is not None and Path(checkpoint).exists():
         W, log = _resume(checkpoint, fingerprint, gen, like)

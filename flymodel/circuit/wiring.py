@@ -1,29 +1,59 @@
-"""PN→KC synaptic weights from a circuit spec: random sparse claws (FlyHash) or dense Gaussian rows to be learned."""
+"""PN→KC synaptic weights, every kind drawn by one seeded torch sampler: the circuit, FlyHash and BioHash share it.
+
+A seed gives the same wiring on every device: draws are made by a CPU generator and then moved.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import torch
 
 from flymodel.circuit.spec import CircuitSpec
 
 
-def random_wiring(spec: CircuitSpec) -> np.ndarray:
-    """Weights (n_kc × n_pn) drawn from the spec's seed; the spiking network and the rate model share them.
+def seeded_generator(seed: int) -> torch.Generator:
+    """A CPU generator: random draws are made on the CPU and moved, so a seed gives the same model on every device."""
+    return torch.Generator(device="cpu").manual_seed(int(seed))
 
-    sparse: each KC receives fan_in distinct PNs chosen uniformly, weight 1 (Dasgupta et al. 2017; uniform
-    sampling is a simplification of the measured glomerular biases, Caron et al. 2013).
-    dense: every entry N(0, 1), the initial state of the Krotov–Hopfield rule (Ryali et al. 2020, Appendix D).
+
+def claw_wiring(n_kc: int, n_pn: int, fan_in: int, generator: torch.Generator) -> torch.Tensor:
+    """Binary (n_kc × n_pn) float32 weights: each KC receives fan_in distinct PNs chosen uniformly, weight 1.
+
+    Dasgupta et al. 2017 (FlyHash); uniform sampling simplifies the measured glomerular biases (Caron et al. 2013).
     """
-    rng = np.random.default_rng(spec.simulation.seed)
+    if not 1 <= fan_in <= n_pn:
+        raise ValueError(f"fan_in={fan_in} must lie in 1..n_pn={n_pn} (distinct PNs per KC)")
+    inputs = torch.rand(n_kc, n_pn, generator=generator).argsort(dim=1)[:, :fan_in]  # fan_in distinct PNs per KC
+    return torch.zeros(n_kc, n_pn).scatter_(1, inputs, 1.0)
+
+
+def bernoulli_wiring(n_kc: int, n_pn: int, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """Binary (n_kc × n_pn) float32 weights: each PN→KC synapse exists independently with the probability."""
+    if not 0 < probability <= 1:
+        raise ValueError(f"probability={probability} must lie in (0, 1]")
+    return (torch.rand(n_kc, n_pn, generator=generator) < probability).float()
+
+
+def gaussian_wiring(n_kc: int, n_pn: int, generator: torch.Generator) -> torch.Tensor:
+    """Dense (n_kc × n_pn) float32 weights, every entry N(0, 1): the Krotov–Hopfield rule's start (Ryali et al. 2020, App. D)."""
+    return torch.randn(n_kc, n_pn, generator=generator)
+
+
+def random_wiring(spec: CircuitSpec) -> np.ndarray:
+    """The spec's weights (n_kc × n_pn, float64) drawn from simulation.seed; the spiking and rate engines share them.
+
+    sparse: claw_wiring with kc.fan_in (a FlyHash with m = kc.n, fan_in = kc.fan_in and seed = simulation.seed has
+    exactly these weights); dense: gaussian_wiring (BioHash's initial weights for the same seed).
+    """
+    generator = seeded_generator(spec.simulation.seed)
     n_kc, n_pn = spec.kc.n, spec.inputs.n
     if spec.kc.wiring == "dense":
-        return rng.standard_normal((n_kc, n_pn))
-    inputs = np.argsort(rng.random((n_kc, n_pn)), axis=1)[:, :spec.kc.fan_in]
-    weights = np.zeros((n_kc, n_pn))
-    np.put_along_axis(weights, inputs, 1.0, axis=1)
-    return weights
+        weights = gaussian_wiring(n_kc, n_pn, generator)
+    else:
+        weights = claw_wiring(n_kc, n_pn, spec.kc.fan_in, generator)
+    return weights.double().numpy()
 
 
 def check_weights(weights: Any, spec: CircuitSpec) -> np.ndarray:

@@ -170,7 +170,3 @@ class Hasher:
             setattr(model, name, torch.from_numpy(value).to(model.torch_device))
         return model
 
-
-def seeded_generator(seed: int) -> torch.Generator:
-    """A CPU generator: random draws are made on the CPU and moved, so a seed gives the same model on every device."""
-    return torch.Generator(device="cpu").manual_seed(int(seed))

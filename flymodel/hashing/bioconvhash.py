@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 
 from flymodel.circuit.kwta import kwta
-from flymodel.hashing.base import seeded_generator
+from flymodel.circuit.wiring import seeded_generator
 from flymodel.hashing.biohash import LearnedSynapses, check_expansion, hidden_units
 from flymodel.hashing.feature_store import SparseRows
 from flymodel.hashing.flyhash import center

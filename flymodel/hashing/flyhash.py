@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from flymodel.circuit.kwta import kwta
-from flymodel.hashing.base import Hasher, seeded_generator
+from flymodel.circuit.wiring import bernoulli_wiring, claw_wiring, seeded_generator
+from flymodel.hashing.base import Hasher
 from flymodel.validation import check_choice, check_fraction, check_int
 
 CENTERINGS = ("none", "mean", "sample")
@@ -73,11 +74,9 @@ class FlyHash(Hasher):
         m = 10 * d if self.m is None else self.m
         gen = seeded_generator(self.seed)
         if self.sampling == "bernoulli":
-            weights = (torch.rand(m, d, generator=gen) < self.sampling_rate).float()
+            weights = bernoulli_wiring(m, d, self.sampling_rate, gen)
         else:
-            fan_in = self.fan_in if self.fan_in is not None else max(1, round(self.sampling_rate * d))
-            inputs = torch.rand(m, d, generator=gen).argsort(dim=1)[:, :fan_in]  # fan_in distinct inputs per KC
-            weights = torch.zeros(m, d).scatter_(1, inputs, 1.0)
+            weights = claw_wiring(m, d, self.fan_in if self.fan_in is not None else max(1, round(self.sampling_rate * d)), gen)
         self.weights_ = weights.to(X.device)
         self.mean_ = X.mean(dim=0)
 

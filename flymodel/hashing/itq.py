@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from flymodel.hashing.base import Hasher, seeded_generator
+from flymodel.circuit.wiring import seeded_generator
+from flymodel.hashing.base import Hasher
 from flymodel.hashing.pca import check_n_components, principal_components
 from flymodel.validation import check_int
 

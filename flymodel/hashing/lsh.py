@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from flymodel.hashing.base import Hasher, seeded_generator
+from flymodel.circuit.wiring import gaussian_wiring, seeded_generator
+from flymodel.hashing.base import Hasher
 from flymodel.hashing.flyhash import CENTERINGS, center
 from flymodel.validation import check_choice, check_int
 
@@ -34,7 +35,7 @@ class LSH(Hasher):
         check_int(self.seed, "seed", minimum=0)
 
     def _fit(self, X: torch.Tensor) -> None:
-        self.projections_ = torch.randn(self.k, X.shape[1], generator=seeded_generator(self.seed)).to(X.device)
+        self.projections_ = gaussian_wiring(self.k, X.shape[1], seeded_generator(self.seed)).to(X.device)
         self.mean_ = X.mean(dim=0)
 
     @property
