@@ -153,6 +153,7 @@ def run_compare(config: CompareConfig, progress: bool = True,
                     t2 = time.perf_counter()
                     scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
                     t3 = time.perf_counter()
+                    active = float(db_codes.sum(axis=1).mean())  # k, or the mean of an APL readout's varying counts
                     shadow = {}
                     if X_shadow is not None:  # Table 6: shadowed queries against the unchanged database
                         shadowed = retrieval_scores(hasher.transform(X_shadow), db_codes, y_q, y_db, R=protocol.R,
@@ -165,7 +166,8 @@ def run_compare(config: CompareConfig, progress: bool = True,
                         "precision": float(scores["precision"].mean()),
                         **shadow,
                         "code_bits": int(db_codes.shape[1]),
-                        "storage_bits": storage_bits(hasher.sparse, k, db_codes.shape[1]),
+                        **({"active_bits": active} if hasher.sparse else {}),
+                        "storage_bits": storage_bits(hasher.sparse, active if hasher.sparse else k, db_codes.shape[1]),
                         "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
                         "params": hasher.get_params(),
                         **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
@@ -205,9 +207,10 @@ def _resumed_records(path: str | os.PathLike[str] | None, config: CompareConfig)
     return list(state["records"])
 
 
-def storage_bits(sparse: bool, k: int, code_size: int) -> float:
-    """Bits to store one code: k·log2(m) for k-sparse codes (indices of the active units), k for dense codes."""
-    return float(k * np.log2(code_size)) if sparse else float(k)
+def storage_bits(sparse: bool, active: float, code_size: int) -> float:
+    """Bits to store one code: active·log2(m) for sparse codes (the indices of their active units; active is k, or the
+    mean count of an APL readout's varying codes), the code's width for dense codes (active = k bits)."""
+    return float(active * np.log2(code_size)) if sparse else float(active)
 
 
 def summarize(records: list[dict[str, Any]], dataset: str,

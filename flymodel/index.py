@@ -2,7 +2,10 @@
 
 A code is a row of a boolean matrix. The Hamming distance between two rows a, b is
 |a| + |b| - 2⟨a, b⟩; for k-sparse codes this is 2·(k − overlap), so ranking by Hamming distance and
-ranking by overlap (the fly's readout) are the same ranking. The overlap ⟨a, b⟩ is computed by a dense
+ranking by overlap (the fly's readout) are the same ranking. Codes whose number of active bits varies (a circuit's
+APL readout) are ranked by the same distance: for one query, |a| is fixed, so a database code b ranks by
+|b| − 2⟨a, b⟩; each shared active bit gains twice what each extra active bit costs, and a silent code (|b| = 0) sits
+at distance |a|, ahead of any code that shares less than half of its own bits with the query. The overlap ⟨a, b⟩ is computed by a dense
 matmul for dense codes and through an inverted index (postings per unit) when codes are sparse,
 which is where the fly's expansion pays: the cost grows with k², not with m.
 """

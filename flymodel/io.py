@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -45,13 +46,15 @@ def to_json(data: Any) -> str:
 
 
 def _jsonable(obj: Any) -> Any:
-    """Convert numpy scalars and arrays (and paths) so json can write them."""
+    """Convert numpy scalars and arrays, paths and dataclass instances (e.g. a CircuitSpec) so json can write them."""
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, Path):
         return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 

@@ -124,6 +124,30 @@ def test_compare_records(compare_run, mnist):
             assert s["n"] == 1 and s["std"] == 0.0 and s["mean"] == pytest.approx(100 * record["map"], abs=1e-9)
 
 
+@pytest.mark.parametrize("readout", ["apl", "top_k"])
+def test_compare_scores_a_circuit(readout, tmp_path, mnist):
+    """`--methods circuit` encodes with a circuit spec: its record's mAP is that of a refit CircuitHash, scored by brute
+    force, and its storage counts the mean number of active KCs (exactly k for top-k; varying for the APL readout)."""
+    out = tmp_path / "out"
+    sets = ["circuit.circuit=mnist_kc", f"circuit.readout={readout}", "circuit.max_train=1000"]
+    assert main(["compare", "--dataset", "mnist", "--methods", "circuit", "--k", "16", "--seeds", "0",
+                 *[item for s in sets for item in ("--set", s)], "--output", str(out), "--quiet"]) == 0
+    record = json.loads((out / "results.json").read_text())["records"][0]
+    data, protocol = mnist
+    split = protocol.split(data.labels, 0)
+    X_db, X_q = data.features(split.database), data.features(split.queries)
+    q, db = refit_codes("circuit", 16, 0, X_db, X_q, circuit="mnist_kc", readout=readout, max_train=1000)
+    assert record["map"] == pytest.approx(expected_map(q, db, data.labels[split.queries], data.labels[split.database]),
+                                          abs=1e-9)
+    assert record["class"] == "CircuitHash" and record["code_bits"] == 320 and record["map"] > 0.1
+    assert record["active_bits"] == pytest.approx(db.sum(axis=1).mean())
+    assert record["storage_bits"] == pytest.approx(record["active_bits"] * np.log2(320))
+    if readout == "top_k":
+        assert record["active_bits"] == 16
+    else:
+        assert db.sum(axis=1).std() > 0 and abs(record["active_bits"] - 16) < 2
+
+
 def test_compare_prints_table(compare_run):
     _, printed, out, _ = compare_run
     lines = printed.splitlines()

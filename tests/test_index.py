@@ -55,6 +55,22 @@ def test_sparse_and_overlap_ranking_agree():
     np.testing.assert_array_equal(hamming_distances(q, db), 2 * (6 - overlap))
 
 
+def test_codes_of_different_sizes_rank_by_size_minus_twice_the_overlap():
+    """Variable-density codes (the APL readout): for a query a, the rank of b is set by |b| − 2⟨a, b⟩, so a small code
+    with a smaller overlap can beat a large one, and a silent code sits at |a|."""
+    query = np.zeros((1, 12), dtype=bool)
+    query[0, :3] = True
+    db = np.zeros((4, 12), dtype=bool)
+    db[0, :7] = True  # overlap 3, 7 active: 3 + 7 − 6 = 4
+    db[1, :2] = True  # overlap 2, 2 active: 3 + 2 − 4 = 1
+    db[3, [0, 8, 9, 10]] = True  # overlap 1, 4 active: 3 + 4 − 2 = 5; db[2] is silent: 3
+    D, I = search(query, db, n_neighbors=4)
+    np.testing.assert_array_equal(I, [[1, 2, 0, 3]])
+    np.testing.assert_array_equal(D, [[1, 3, 4, 5]])
+    silent = np.zeros((1, 12), dtype=bool)  # a query that evokes no response ranks the database by code size
+    np.testing.assert_array_equal(search(silent, db, n_neighbors=4)[1], [[2, 1, 3, 0]])
+
+
 def test_errors_name_the_problem():
     q = np.zeros((2, 4), dtype=bool)
     with pytest.raises(ValueError, match="query_codes have 4 bits but database_codes have 5"):

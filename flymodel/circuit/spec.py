@@ -132,6 +132,18 @@ class CircuitSpec:
         """Plain dictionary of every value (for results JSON)."""
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, tables: dict[str, Any]) -> CircuitSpec:
+        """The spec that to_dict wrote, validated like a file (a saved model's circuit is read back this way)."""
+        top = {key: tables[key] for key in ("name", "description") if key in tables}
+        if "name" not in top:
+            raise CircuitSpecError(f"a circuit dictionary needs a 'name'; got keys {', '.join(map(repr, tables))}")
+        unknown = sorted(set(tables) - {"name", "description", "source", *SECTIONS})
+        if unknown:
+            raise CircuitSpecError(f"unknown key {', '.join(map(repr, unknown))} in a circuit dictionary; expected name, "
+                                   f"description, source and the sections {', '.join(SECTIONS)}")
+        return _from_tables(top, {name: tables.get(name, {}) for name in SECTIONS}, str(tables.get("source", "<dict>")))
+
 
 def load_circuit(path_or_name: str | os.PathLike[str]) -> CircuitSpec:
     """Load and validate a circuit file; a bare name such as 'drosophila_mb' is read from circuits/."""

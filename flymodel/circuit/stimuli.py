@@ -47,12 +47,14 @@ def odour_stimuli(spec: CircuitSpec, root: str | os.PathLike[str] | None = None)
     if spec.inputs.n != len(table.receptors):
         raise ValueError(f"{spec.source}: [inputs] n = {spec.inputs.n}, but the Hallem & Carlson table has "
                          f"{len(table.receptors)} receptors; set n = {len(table.receptors)} for odour inputs")
-    orn = table.absolute_rates()
+    return Stimuli(table.odours, orn_to_pn_rates(spec, table.absolute_rates()))
+
+
+def orn_to_pn_rates(spec: CircuitSpec, orn_hz: np.ndarray) -> np.ndarray:
+    """PN rates from ORN rates (Hz) by the spec's transform: 'linear' (PN = ORN) or 'olsen2010'."""
     if spec.inputs.transform == "olsen2010":
-        rates = olsen_pn_rates(orn, spec.inputs.max_rate_hz, spec.inputs.olsen_sigma_hz, spec.inputs.olsen_m)
-    else:
-        rates = orn
-    return Stimuli(table.odours, rates)
+        return olsen_pn_rates(orn_hz, spec.inputs.max_rate_hz, spec.inputs.olsen_sigma_hz, spec.inputs.olsen_m)
+    return np.asarray(orn_hz, dtype=float)
 
 
 def image_rates(spec: CircuitSpec, images: np.ndarray) -> np.ndarray:
@@ -63,6 +65,25 @@ def image_rates(spec: CircuitSpec, images: np.ndarray) -> np.ndarray:
     if flat.min() < 0 or flat.max() > 1:
         raise ValueError(f"images hold intensities in [{flat.min()}, {flat.max()}]; expected uint8 or floats in [0, 1]")
     return spec.inputs.max_rate_hz * flat
+
+
+def feature_rates(spec: CircuitSpec, X: np.ndarray, name: str = "X") -> np.ndarray:
+    """PN rates (Hz) for feature rows as the spec's input source reads them, so that any data set can drive a circuit.
+
+    Image sources: intensities in [0, 1] (image_rates); hallem_carlson: ORN rates in Hz, then the spec's ORN → PN
+    transform; gaussian: the PN rates themselves (Hz, >= 0). One feature per PN: X must have inputs.n columns.
+    """
+    X = check_features(X, name)
+    if X.shape[1] != spec.inputs.n:
+        raise ValueError(f"{name} has {X.shape[1]} features; circuit {spec.name!r} has [inputs] n = {spec.inputs.n} "
+                         f"PNs, one per feature")
+    if spec.inputs.source in ("mnist", "fashion_mnist"):
+        return image_rates(spec, X)
+    rates = X.astype(float)
+    if rates.min() < 0:
+        raise ValueError(f"{name} holds a negative value ({rates.min()}); {spec.inputs.source} inputs are firing rates "
+                         f"in Hz, expected >= 0")
+    return orn_to_pn_rates(spec, rates) if spec.inputs.source == "hallem_carlson" else rates
 
 
 def gaussian_stimuli(spec: CircuitSpec) -> Stimuli:

@@ -2,6 +2,7 @@
 
 from flymodel.hashing.base import FORMAT_VERSION, Hasher, NotFittedError
 from flymodel.hashing.bioconvhash import BioConvHash
+from flymodel.hashing.circuithash import CircuitHash
 from flymodel.hashing.biohash import BioHash, NaiveBioHash
 from flymodel.hashing.flyhash import FlyHash
 from flymodel.hashing.itq import ITQ
@@ -19,6 +20,7 @@ METHODS: dict[str, type[Hasher]] = {
     "pcahash": PCAHash,
     "itq": ITQ,
     "spectralhash": SpectralHash,
+    "circuit": CircuitHash,
 }
 
 
@@ -35,4 +37,4 @@ def load_hasher(path: str) -> Hasher:
 
 
 __all__ = ["FORMAT_VERSION", "Hasher", "NotFittedError", "BioHash", "NaiveBioHash", "BioConvHash", "FlyHash", "LSH",
-           "PCAHash", "ITQ", "SpectralHash", "METHODS", "make_hasher", "load_hasher"]
+           "PCAHash", "ITQ", "SpectralHash", "CircuitHash", "METHODS", "make_hasher", "load_hasher"]

@@ -7,6 +7,7 @@ restored to its initial state before each run. Every device returns the same Spi
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import threading
@@ -124,10 +125,14 @@ class SpikingCircuit:
             self.network.net.store("initial")
             self.build_seconds = 0.0
 
+    def is_active(self) -> bool:
+        """Whether this circuit can still run: no other circuit has been built since (one Brian2 device per process)."""
+        return current_generation() == self._generation
+
     def run(self, rates_hz: Any, apl_gain_mv: float | None = None, weights: Any = None,
             names: tuple[str, ...] | None = None, progress: bool = False) -> SpikingResult:
         """Present each row of rates_hz (n_stimuli × n_pn, Hz) for presentation_ms; returns the spikes and traces."""
-        if current_generation() != self._generation:
+        if not self.is_active():
             raise RuntimeError("another circuit was built since this one (Brian2 has one device per process); "
                                "build this circuit again")
         if self.codegen_only:
@@ -226,6 +231,41 @@ class SpikingCircuit:
             apl_activity=np.array(net.apl_trace.a[0], dtype=float), weights=weights, apl_gain_mv=gain, run_seconds=elapsed,
             build_seconds=self.build_seconds, pn_spike_index=pn_i, pn_spike_time_s=pn_t,
         )
+
+
+def run_memory_bytes(spec: CircuitSpec, n_stimuli: int) -> int:
+    """An upper bound on the memory (bytes) a run of n_stimuli presentations holds: the weights (three copies: ours,
+    Brian2's, the result's), the stimulus table, and every KC firing at its maximum rate, 1 / max(refractory, dt),
+    with 16 bytes per recorded spike (index and time), plus the counts."""
+    kc, sim = spec.kc, spec.simulation
+    spikes_per_kc = int(np.ceil(sim.presentation_ms / max(kc.refractory_ms, sim.dt_ms)))
+    per_stimulus = 8 * 2 * spec.inputs.n + 16 * kc.n * spikes_per_kc + 4 * kc.n + 8 * int(sim.presentation_ms)
+    return 3 * 8 * kc.n * spec.inputs.n + n_stimuli * per_stimulus
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can still give this process (Linux MemAvailable; else the physical memory)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def run_block_size(spec: CircuitSpec, n_stimuli: int, memory_bytes: int, most: int = 1000) -> int:
+    """Stimuli per run so that run_memory_bytes stays within memory_bytes (at most `most`), or raise if not even one fits."""
+    fixed = run_memory_bytes(spec, 0)
+    per_stimulus = run_memory_bytes(spec, 1) - fixed
+    fits = (memory_bytes - fixed) // per_stimulus
+    if fits < 1:
+        raise MemoryError(
+            f"a spiking run of circuit {spec.name!r} (kc.n = {spec.kc.n}, inputs.n = {spec.inputs.n}, "
+            f"presentation_ms = {spec.simulation.presentation_ms}, refractory_ms = {spec.kc.refractory_ms}) may need "
+            f"{run_memory_bytes(spec, 1) / 2**30:.3g} GiB for a single stimulus, but {memory_bytes / 2**30:.3g} GiB are "
+            f"available; expected a circuit whose run fits: fewer KCs or a shorter presentation, or the rate engine")
+    return int(min(n_stimuli, most, fits))
 
 
 def simulate(spec: CircuitSpec, rates_hz: Any, device: str = "numpy", apl_gain_mv: float | None = None,
