@@ -2,8 +2,8 @@
 
 from flymodel.hashing.base import FORMAT_VERSION, Hasher, NotFittedError
 from flymodel.hashing.bioconvhash import BioConvHash
-from flymodel.hashing.circuithash import CircuitHash
 from flymodel.hashing.biohash import BioHash, NaiveBioHash
+from flymodel.hashing.circuithash import CircuitHash
 from flymodel.hashing.flyhash import FlyHash
 from flymodel.hashing.itq import ITQ
 from flymodel.hashing.lsh import LSH

@@ -27,6 +27,8 @@ from flymodel.circuit.stimuli import feature_rates
 from flymodel.circuit.wiring import random_wiring
 from flymodel.hashing.base import Hasher
 from flymodel.learning import PlasticityRule, TrainingSchedule, train_synapses
+from flymodel.spiking.circuit import SpikingCircuit, available_memory_bytes, run_block_size, run_memory_bytes
+from flymodel.spiking.devices import DEVICES
 from flymodel.validation import check_choice, check_features, check_int, resolve_device
 
 ENGINES = ("rate", "spiking")
@@ -52,8 +54,6 @@ def resolve_circuit(circuit: str | os.PathLike[str] | CircuitSpec | dict[str, An
 
 def brian2_device(device: str) -> str:
     """The Brian2 device of a spiking encode: 'auto' and 'cpu' mean cpp_standalone, 'cuda[:N]' cuda_standalone."""
-    from flymodel.spiking.devices import DEVICES
-
     if device in ("auto", "cpu"):
         return "cpp_standalone"
     if device == "cuda" or device.startswith("cuda:"):
@@ -184,8 +184,6 @@ class CircuitHash(Hasher):
 
     def _learn_spiking(self, spec: CircuitSpec, rates: np.ndarray) -> np.ndarray:
         """One presentation of each training stimulus to the plastic spiking circuit; its weights at the end."""
-        from flymodel.spiking.circuit import SpikingCircuit, available_memory_bytes, run_memory_bytes
-
         need, have = run_memory_bytes(spec, len(rates)), SPIKING_MEMORY_FRACTION * available_memory_bytes()
         if need > have:
             raise MemoryError(f"learning from {len(rates)} stimuli in one spiking run may need {need / 2**30:.3g} GiB, "
@@ -242,8 +240,6 @@ class CircuitHash(Hasher):
     def _encode_spiking(self, spec: CircuitSpec, rates: np.ndarray) -> np.ndarray:
         """Spike-count codes from one build of the non-plastic circuit, run on blocks of stimuli (the last one padded
         with silent stimuli); a later transform with the same block size reuses the build."""
-        from flymodel.spiking.circuit import SpikingCircuit, available_memory_bytes, run_block_size
-
         spec = spec.replace(**{"plasticity.enabled": False})
         block = run_block_size(spec, len(rates), int(SPIKING_MEMORY_FRACTION * available_memory_bytes()))
         built = getattr(self, "_encoder", None)
