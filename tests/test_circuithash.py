@@ -157,7 +157,7 @@ def test_spiking_run_too_large_for_memory_is_refused(monkeypatch):
     with pytest.raises(MemoryError, match=r"kc\.n = 2000.*presentation_ms = 1000\.0.*GiB are available"):
         run_block_size(spec, 10, per_run // 2)
     hasher = CircuitHash(spec, engine="spiking", readout="apl", device="numpy").fit(np.full((3, 24), 50.0))
-    monkeypatch.setattr("flymodel.spiking.circuit.available_memory_bytes", lambda: per_run // 2)
+    monkeypatch.setattr(circuithash, "available_memory_bytes", lambda: per_run // 2)
     with pytest.raises(MemoryError, match="may need"):
         hasher.transform(np.full((3, 24), 50.0))
 

@@ -480,7 +480,7 @@ def test_transform_wrong_number_of_features(hasher_cls, X):
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: bioconvhash, biohash, flyhash, itq, lsh, naivebiohash, pcahash, spectralhash"):
+    with pytest.raises(ValueError, match=r"method='biohash2' is not known; expected one of: bioconvhash, biohash, circuit, flyhash, itq, lsh, naivebiohash, pcahash, spectralhash"):
         make_hasher("biohash2")
 
 
