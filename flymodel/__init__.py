@@ -8,6 +8,7 @@ from flymodel.hashing import (
     LSH,
     BioConvHash,
     BioHash,
+    CircuitHash,
     FlyHash,
     Hasher,
     NaiveBioHash,
@@ -24,5 +25,5 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["FlyHash", "LSH", "BioHash", "NaiveBioHash", "BioConvHash", "PCAHash", "ITQ", "SpectralHash", "Hasher", "load_hasher", "make_hasher", "hamming_distances", "search", "kwta",
+__all__ = ["FlyHash", "LSH", "BioHash", "NaiveBioHash", "BioConvHash", "PCAHash", "ITQ", "SpectralHash", "CircuitHash", "Hasher", "load_hasher", "make_hasher", "hamming_distances", "search", "kwta",
            "mean_average_precision", "retrieval_scores", "__version__"]

@@ -171,6 +171,7 @@ def run_compare(config: CompareConfig, progress: bool = True,
                         "fit_seconds": t1 - t0, "encode_seconds": t2 - t1, "eval_seconds": t3 - t2,
                         "params": hasher.get_params(),
                         **({"training_log": hasher.training_log_} if hasattr(hasher, "training_log_") else {}),
+                        **({"apl_gain_mv": hasher.apl_gain_mv_} if hasattr(hasher, "apl_gain_mv_") else {}),
                     }
                     if on_codes is not None:
                         record.update(on_codes(record, q_codes, db_codes, split))

@@ -136,12 +136,15 @@ def test_compare_scores_a_circuit(readout, tmp_path, mnist):
     data, protocol = mnist
     split = protocol.split(data.labels, 0)
     X_db, X_q = data.features(split.database), data.features(split.queries)
-    q, db = refit_codes("circuit", 16, 0, X_db, X_q, circuit="mnist_kc", readout=readout, max_train=1000)
+    hasher = make_hasher("circuit", k=16, seed=0, device="cpu", circuit="mnist_kc", readout=readout,
+                         max_train=1000).fit(X_db)
+    q, db = hasher.transform(X_q), hasher.transform(X_db)
     assert record["map"] == pytest.approx(expected_map(q, db, data.labels[split.queries], data.labels[split.database]),
                                           abs=1e-9)
     assert record["class"] == "CircuitHash" and record["code_bits"] == 320 and record["map"] > 0.1
     assert record["active_bits"] == pytest.approx(db.sum(axis=1).mean())
     assert record["storage_bits"] == pytest.approx(record["active_bits"] * np.log2(320))
+    assert record["apl_gain_mv"] == hasher.apl_gain_mv_ and (readout == "apl") == (hasher.apl_gain_mv_ != 2.0)
     if readout == "top_k":
         assert record["active_bits"] == 16
     else:

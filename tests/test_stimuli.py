@@ -10,7 +10,7 @@ import pytest
 
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import CircuitSpecError, load_circuit
-from flymodel.circuit.stimuli import circuit_stimuli, gaussian_stimuli
+from flymodel.circuit.stimuli import circuit_stimuli, feature_rates, gaussian_stimuli, olsen_pn_rates
 from flymodel.spiking import simulate
 
 GAUSSIAN = {"inputs.source": "gaussian", "inputs.count": 400, "inputs.mean_hz": 30.0, "inputs.std_hz": 10.0,
@@ -66,3 +66,19 @@ def test_both_engines_take_gaussian_patterns():
     assert responding.shape == (3, 100) and responding.any()
     result = simulate(spec, stimuli.rates_hz, device="numpy")
     assert result.counts.shape == (3, 100) and result.counts.sum() > 0
+
+
+def test_feature_rates_read_features_as_the_source_does():
+    """Images: intensity × max_rate_hz; odours: ORN rates through the spec's transform; gaussian: PN rates as given."""
+    X = np.random.default_rng(0).uniform(0, 1, (5, 784))
+    mnist = load_circuit("mnist_kc")
+    np.testing.assert_allclose(feature_rates(mnist, X), mnist.inputs.max_rate_hz * X.astype(np.float32))
+    odour = load_circuit("drosophila_mb").replace(**{"inputs.transform": "olsen2010"})
+    orn = 100 * X[:, :24]
+    i = odour.inputs
+    np.testing.assert_allclose(feature_rates(odour, orn),
+                               olsen_pn_rates(orn.astype(np.float32), i.max_rate_hz, i.olsen_sigma_hz, i.olsen_m))
+    linear = odour.replace(**{"inputs.transform": "linear"})
+    np.testing.assert_array_equal(feature_rates(linear, orn), orn.astype(np.float32))
+    with pytest.raises(ValueError, match=r"Z has 23 features; circuit 'drosophila_mb' has \[inputs\] n = 24 PNs"):
+        feature_rates(linear, orn[:, :23], name="Z")
