@@ -19,6 +19,8 @@ EXPECTED_SHA256: dict[str, str] = {
     "door_response_matrix.csv": "bc2aa5414ff54d3a1399f5fe171e154bcadc754bcf323a3c27711a54f70848e2",
     "door_odor.csv": "a31d1841cf90ce23ec149760a5efa38eae02de7820bb2300c3a7dba221745940",
     "door_mappings.csv": "1197c492e769b1b587c907c5b750ffa2507d7e6c9fe9dfcb2ee8603871e00912",
+    "hemibrain_pn_kc.csv": "9a1fdb0680f4d57cc4de1ffd152ad6308785cd6a08f943f5cc1d5a8f76fd8dea",
+    "hemibrain_kc_apl.csv": "7b0ddfc0bbac7506901e5aebb486053fe590bca538bd2c94d2045423823fd6a9",
 }
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
