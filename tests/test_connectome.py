@@ -1,4 +1,5 @@
-"""The hemibrain loader: the counts of shared/data/README.md, the synapse threshold, KC→APL counts and its errors."""
+"""The hemibrain loader (the counts of shared/data/README.md, the synapse threshold, KC→APL counts, its errors) and the
+wirings drawn from it: the connectome itself and its degree-preserving, KC-degree and uniform shuffles."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
+from flymodel.circuit.spec import CircuitSpecError, load_circuit
+from flymodel.circuit.wiring import degree_preserving_shuffle, random_wiring, seeded_generator
 from flymodel.data import DataFileError, load_hemibrain
 from flymodel.data.connectome import KC_APL_FILE, PN_KC_FILE
 from flymodel.data.files import data_path
@@ -72,3 +75,95 @@ def test_missing_and_corrupt_files_are_named(tmp_path):
         fh.write("1,KCg-m,2,CA(R),3\n")
     with pytest.raises(DataFileError, match=f"{KC_APL_FILE} fails its checksum"):
         load_hemibrain(root=tmp_path)
+
+
+# --- wirings from the connectome and its nulls -------------------------------------------------------------------
+
+CONNECTOME = {"inputs.n": 60, "kc.n": 1776, "kc.wiring": "connectome"}
+
+
+def connectome_spec(**changes):
+    return load_circuit("drosophila_mb").replace(**{**CONNECTOME, **changes})
+
+
+@pytest.fixture(scope="module")
+def data_wiring():
+    return random_wiring(connectome_spec())
+
+
+def test_connectome_wiring_is_the_glomerulus_matrix(hemibrain, data_wiring):
+    synapses = hemibrain.glomerulus_synapses
+    np.testing.assert_allclose(data_wiring, synapses / synapses[synapses > 0].mean())
+    binary = random_wiring(connectome_spec(**{"kc.weights": "binary"}))
+    np.testing.assert_array_equal(binary, (synapses > 0).astype(float))
+    gamma = random_wiring(connectome_spec(**{"kc.kc_types": ["KCg"], "kc.n": 632, "kc.weights": "binary"}))
+    np.testing.assert_array_equal(gamma, binary[hemibrain.kc_subset(["KCg"])])
+
+
+def shuffled(null, seed=0):
+    return random_wiring(connectome_spec(**{"kc.wiring": "shuffled", "kc.null": null, "kc.shuffle_seed": seed}))
+
+
+def test_degree_preserving_shuffle_keeps_both_margins_and_moves_weights_with_edges(data_wiring):
+    s = shuffled("degree_preserving")
+    np.testing.assert_array_equal((s > 0).sum(axis=1), (data_wiring > 0).sum(axis=1))
+    np.testing.assert_array_equal((s > 0).sum(axis=0), (data_wiring > 0).sum(axis=0))
+    for g in range(60):  # each glomerulus keeps the weights of its edges
+        np.testing.assert_array_equal(np.sort(s[:, g][s[:, g] > 0]), np.sort(data_wiring[:, g][data_wiring[:, g] > 0]))
+
+
+def test_degree_preserving_shuffle_mixes(data_wiring):
+    """Run to mixing: a shuffle keeps as few of the data's edges as a second shuffle shares with it (within 1 %)."""
+    a, b = shuffled("degree_preserving", 0), shuffled("degree_preserving", 1)
+    kept = ((a > 0) & (data_wiring > 0)).sum() / (data_wiring > 0).sum()
+    chance = ((a > 0) & (b > 0)).sum() / (a > 0).sum()
+    assert abs(kept - chance) < 0.01 and kept < 0.25
+
+
+@pytest.mark.parametrize("null", ["kc_degree", "uniform"])
+def test_kc_degree_and_uniform_nulls_keep_in_degrees_and_weights(null, data_wiring):
+    s = shuffled(null)
+    np.testing.assert_array_equal((s > 0).sum(axis=1), (data_wiring > 0).sum(axis=1))
+    for r in range(0, 1776, 97):
+        np.testing.assert_array_equal(np.sort(s[r][s[r] > 0]), np.sort(data_wiring[r][data_wiring[r] > 0]))
+    assert not np.array_equal((s > 0).sum(axis=0), (data_wiring > 0).sum(axis=0))
+
+
+def test_kc_degree_null_follows_glomerulus_frequency_and_uniform_does_not(data_wiring):
+    """Over 5 shuffles, partners per glomerulus track the data's under kc_degree (r > 0.95) and not under uniform."""
+    frequency = (data_wiring > 0).sum(axis=0)
+    for null, low, high in (("kc_degree", 0.95, 1.0), ("uniform", -1.0, 0.5)):
+        partners = np.mean([(shuffled(null, seed) > 0).sum(axis=0) for seed in range(5)], axis=0)
+        assert low < np.corrcoef(partners, frequency)[0, 1] <= high, null
+
+
+@pytest.mark.parametrize("null", ["degree_preserving", "kc_degree", "uniform"])
+def test_a_seed_reproduces_its_shuffle_and_seeds_differ(null, data_wiring):
+    a = shuffled(null, 3)
+    np.testing.assert_array_equal(a, shuffled(null, 3))
+    assert not np.array_equal(a, shuffled(null, 4)) and not np.array_equal(a, data_wiring)
+
+
+def test_curveball_on_a_small_matrix_keeps_margins_exactly():
+    rng = np.random.default_rng(0)
+    m = (rng.random((30, 12)) < 0.3) * rng.integers(1, 9, (30, 12)).astype(float)
+    s = degree_preserving_shuffle(m, seeded_generator(0), trades_per_row=50)
+    np.testing.assert_array_equal((s > 0).sum(axis=1), (m > 0).sum(axis=1))
+    np.testing.assert_array_equal((s > 0).sum(axis=0), (m > 0).sum(axis=0))
+    assert not np.array_equal(s, m)
+
+
+@pytest.mark.parametrize(("changes", "error", "match"), [
+    ({"kc.connectome": "flywire"}, CircuitSpecError, r"\[kc\] connectome = 'flywire': expected one of hemibrain"),
+    ({"kc.min_synapses": 0}, CircuitSpecError, r"\[kc\] min_synapses = 0: expected an integer >= 1"),
+    ({"kc.weights": "counts"}, CircuitSpecError, r"\[kc\] weights = 'counts': expected one of synapses, binary"),
+    ({"kc.wiring": "shuffled", "kc.null": "swap"}, CircuitSpecError, r"\[kc\] null = 'swap': expected one of"),
+    ({"kc.kc_types": "KCg"}, CircuitSpecError, r"\[kc\] kc_types = 'KCg': expected a list of strings"),
+    ({"kc.kc_types": ["KCz"]}, ValueError, r"kc_types entry 'KCz' matches no hemibrain KC"),
+    ({"inputs.n": 24}, ValueError, r"\[inputs\] n = 24 PN channels, but the hemibrain connectome's PN channels are its "
+                                   r"60 glomeruli; expected n = 60"),
+    ({"kc.n": 2000}, ValueError, r"\[kc\] n = 2000, but the hemibrain connectome has 1776 KCs; expected n = 1776"),
+])
+def test_bad_connectome_settings_are_named(changes, error, match):
+    with pytest.raises(error, match=match):
+        random_wiring(connectome_spec(**changes))

@@ -115,9 +115,7 @@ def test_to_dict_round_trips_through_json(name):
     data = spec.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {"name", "description", "source", *SECTIONS}
-    rebuilt = CircuitSpec(name=data["name"], description=data["description"], source=data["source"],
-                          **{s: SECTIONS[s](**data[s]) for s in SECTIONS})
-    assert rebuilt == spec
+    assert CircuitSpec.from_dict(data) == spec
 
 
 def test_defaults_construct_a_valid_spec():

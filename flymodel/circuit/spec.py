@@ -8,6 +8,7 @@ key is checked against the schema below, so a typo is an error, not a silently i
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import tomllib
@@ -21,7 +22,10 @@ CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist", "gaussian")
 PN_TRANSFORMS = ("linear", "olsen2010")
 SPIKE_MODELS = ("poisson", "regular")
-WIRINGS = ("sparse", "dense")
+WIRINGS = ("sparse", "dense", "connectome", "shuffled")
+CONNECTOMES = ("hemibrain",)
+CONNECTOME_WEIGHTS = ("synapses", "binary")
+NULLS = ("degree_preserving", "kc_degree", "uniform")
 
 
 class CircuitSpecError(ValueError):
@@ -50,8 +54,14 @@ class KCSpec:
     """Kenyon cells: leaky integrate-and-fire neurons and their PN→KC wiring."""
 
     n: int = 2000
-    wiring: str = "sparse"  # 'sparse': fan_in random PNs with weight 1 (FlyHash); 'dense': every entry N(0, 1)
+    wiring: str = "sparse"  # 'sparse': fan_in random PNs, weight 1 (FlyHash); 'dense': N(0, 1); 'connectome'; 'shuffled'
     fan_in: int = 6  # PNs per KC (claws) for sparse wiring
+    connectome: str = "hemibrain"  # connectome/shuffled: the data set; its PN channels are glomeruli
+    weights: str = "synapses"  # connectome/shuffled: 'synapses' (count / mean count of a connected pair) or 'binary'
+    min_synapses: int = 1  # connectome/shuffled: drop glomerulus→KC pairs with fewer synapses (per PN→KC pair)
+    kc_types: tuple[str, ...] = ()  # connectome/shuffled: keep only KCs of these types or type prefixes (all if empty)
+    null: str = "degree_preserving"  # shuffled: 'degree_preserving', 'kc_degree' or 'uniform'
+    shuffle_seed: int = 0  # shuffled: seed of the shuffle (independent of simulation.seed)
     tau_m_ms: float = 10.0  # membrane time constant
     threshold_mv: float = 10.0  # spike threshold above rest
     reset_mv: float = 0.0  # reset potential relative to rest
@@ -129,8 +139,8 @@ class CircuitSpec:
         return _from_tables(top, sections, self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dictionary of every value (for results JSON)."""
-        return dataclasses.asdict(self)
+        """Plain dictionary of every value, as JSON holds it (lists for tuples), for results files."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
     def from_dict(cls, tables: dict[str, Any]) -> CircuitSpec:
@@ -219,6 +229,10 @@ def _from_tables(top: dict[str, Any], tables: dict[str, dict[str, Any]], source:
 
 def _coerce(value: Any, annotation: str, where: str) -> Any:
     """Check a TOML value against a field annotation ('int', 'float', 'bool', 'str'); ints are accepted as floats."""
+    if annotation == "tuple[str, ...]":
+        if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            raise CircuitSpecError(f"{where} = {value!r}: expected a list of strings")
+        return tuple(value)
     if annotation == "bool":
         ok = isinstance(value, bool)
     elif annotation == "int":
@@ -259,6 +273,12 @@ def _validate(spec: CircuitSpec) -> None:
     need(kc.wiring in WIRINGS, "[kc] wiring", kc.wiring, f"one of {', '.join(WIRINGS)}")
     if kc.wiring == "sparse":
         need(1 <= kc.fan_in <= i.n, "[kc] fan_in", kc.fan_in, f"an integer in [1, {i.n}] (the number of PNs)")
+    if kc.wiring in ("connectome", "shuffled"):
+        need(kc.connectome in CONNECTOMES, "[kc] connectome", kc.connectome, f"one of {', '.join(CONNECTOMES)}")
+        need(kc.weights in CONNECTOME_WEIGHTS, "[kc] weights", kc.weights, f"one of {', '.join(CONNECTOME_WEIGHTS)}")
+        need(kc.min_synapses >= 1, "[kc] min_synapses", kc.min_synapses, "an integer >= 1 (synapses per PN→KC pair)")
+        need(kc.null in NULLS, "[kc] null", kc.null, f"one of {', '.join(NULLS)}")
+        need(kc.shuffle_seed >= 0, "[kc] shuffle_seed", kc.shuffle_seed, "an integer >= 0")
     need(kc.tau_m_ms > 0, "[kc] tau_m_ms", kc.tau_m_ms, "a time > 0 ms")
     need(kc.threshold_mv > 0, "[kc] threshold_mv", kc.threshold_mv, "a potential > 0 mV above rest")
     need(kc.reset_mv < kc.threshold_mv, "[kc] reset_mv", kc.reset_mv, f"a potential below threshold_mv = {kc.threshold_mv}")
