@@ -8,9 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
+from flymodel.circuit.glomeruli import door_name, glomerulus_odours
 from flymodel.circuit.spec import CircuitSpecError, load_circuit
+from flymodel.circuit.stimuli import odour_stimuli
 from flymodel.circuit.wiring import degree_preserving_shuffle, random_wiring, seeded_generator
-from flymodel.data import DataFileError, load_hemibrain
+from flymodel.data import DataFileError, load_hallem_carlson, load_hemibrain
 from flymodel.data.connectome import KC_APL_FILE, PN_KC_FILE
 from flymodel.data.files import data_path
 
@@ -79,7 +81,7 @@ def test_missing_and_corrupt_files_are_named(tmp_path):
 
 # --- wirings from the connectome and its nulls -------------------------------------------------------------------
 
-CONNECTOME = {"inputs.n": 60, "kc.n": 1776, "kc.wiring": "connectome"}
+CONNECTOME = {"inputs.n": 60, "inputs.channels": "glomeruli", "kc.n": 1776, "kc.wiring": "connectome"}
 
 
 def connectome_spec(**changes):
@@ -167,3 +169,54 @@ def test_curveball_on_a_small_matrix_keeps_margins_exactly():
 def test_bad_connectome_settings_are_named(changes, error, match):
     with pytest.raises(error, match=match):
         random_wiring(connectome_spec(**changes))
+
+
+# --- odours on glomeruli -----------------------------------------------------------------------------------------
+
+
+def test_hallem_carlson_receptors_drive_their_21_hemibrain_glomeruli(hemibrain):
+    odours = glomerulus_odours(hemibrain.glomeruli, "hallem_carlson")
+    hallem = load_hallem_carlson()
+    assert odours.rates_hz.shape == (110, 60) and odours.origin.count("hallem_carlson") == 21
+    assert "VC3" not in hemibrain.glomeruli  # Or35a's glomerulus: split into VC3l and VC3m in the hemibrain
+    dm2 = hemibrain.glomeruli.index("DM2")
+    np.testing.assert_array_equal(odours.rates_hz[:, dm2], hallem.absolute_rates()[:, hallem.receptors.index("Or22a")])
+    rest = [g for g, o in enumerate(odours.origin) if o == "spontaneous"]
+    np.testing.assert_array_equal(odours.rates_hz[:, rest], np.mean(hallem.spontaneous_hz))
+
+
+def test_door_drives_27_more_glomeruli_through_a_linear_fit(hemibrain):
+    plain = glomerulus_odours(hemibrain.glomeruli, "hallem_carlson")
+    odours = glomerulus_odours(hemibrain.glomeruli, "hallem_carlson+door")
+    assert odours.origin.count("door") == 27 and odours.origin.count("spontaneous") == 12
+    kept = [g for g, o in enumerate(plain.origin) if o == "hallem_carlson"]
+    np.testing.assert_array_equal(odours.rates_hz[:, kept], plain.rates_hz[:, kept])
+    fit = odours.door_fit
+    assert fit["r"] > 0.9 and 300 < fit["slope"] < 360 and fit["pairs"] > 2000
+    dm1 = hemibrain.glomeruli.index("DM1")  # Or42b, not in Hallem & Carlson's 24: DoOR drives it
+    assert odours.origin[dm1] == "door" and odours.rates_hz[:, dm1].std() > 10 and odours.rates_hz.min() >= 0
+
+
+def test_hallem_names_are_matched_to_door_spellings():
+    assert door_name("g-hexalactone") == "gamma-hexalactone" and door_name("a -pinene") == "alpha-pinene"
+    assert door_name("propionic acid") == "propanoic acid" and door_name("Ethyl acetate") == "ethyl acetate"
+
+
+def test_glomerular_odour_stimuli_feed_a_connectome_circuit():
+    spec = connectome_spec(**{"inputs.glomerulus_drive": "hallem_carlson+door"})
+    stimuli = odour_stimuli(spec)
+    assert stimuli.rates_hz.shape == (110, 60) and stimuli.names[0] == load_hallem_carlson().odours[0]
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"inputs.channels": "receptors"}, r"\[inputs\] channels = 'receptors': expected 'glomeruli': a connectome wiring"),
+    ({"inputs.glomerulus_drive": "door"}, r"\[inputs\] glomerulus_drive = 'door': expected one of"),
+])
+def test_odour_channels_that_do_not_match_the_connectome_are_refused(changes, match):
+    with pytest.raises(CircuitSpecError, match=match):
+        connectome_spec(**changes)
+
+
+def test_glomerular_channels_need_a_connectome_wiring():
+    with pytest.raises(CircuitSpecError, match=r"\[inputs\] channels = 'glomeruli': expected 'receptors' unless"):
+        load_circuit("drosophila_mb").replace(**{"inputs.channels": "glomeruli"})

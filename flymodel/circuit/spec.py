@@ -20,6 +20,8 @@ from typing import Any
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 
 INPUT_SOURCES = ("hallem_carlson", "mnist", "fashion_mnist", "gaussian")
+CHANNELS = ("receptors", "glomeruli")
+GLOMERULUS_DRIVES = ("hallem_carlson", "hallem_carlson+door")
 PN_TRANSFORMS = ("linear", "olsen2010")
 SPIKE_MODELS = ("poisson", "regular")
 WIRINGS = ("sparse", "dense", "connectome", "shuffled")
@@ -47,6 +49,8 @@ class InputSpec:
     std_hz: float = 10.0  # gaussian: standard deviation σ of the i.i.d. PN rates
     count: int = 0  # gaussian: number of patterns (required: no default count)
     seed: int = 0  # gaussian: seed of the patterns, independent of the wiring's simulation.seed
+    channels: str = "receptors"  # odours: PN channels are the 24 'receptors', or the connectome's 'glomeruli'
+    glomerulus_drive: str = "hallem_carlson"  # glomeruli: 'hallem_carlson' (21 driven) or 'hallem_carlson+door' (48)
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,16 @@ def _validate(spec: CircuitSpec) -> None:
         need(i.mean_hz >= 0, "[inputs] mean_hz", i.mean_hz, "a rate >= 0 Hz")
         need(i.std_hz >= 0, "[inputs] std_hz", i.std_hz, "a standard deviation >= 0 Hz")
         need(i.seed >= 0, "[inputs] seed", i.seed, "an integer >= 0")
+    need(i.channels in CHANNELS, "[inputs] channels", i.channels, f"one of {', '.join(CHANNELS)}")
+    need(i.glomerulus_drive in GLOMERULUS_DRIVES, "[inputs] glomerulus_drive", i.glomerulus_drive,
+         f"one of {', '.join(GLOMERULUS_DRIVES)}")
+    from_connectome = kc.wiring in ("connectome", "shuffled")
+    if i.source == "hallem_carlson" and from_connectome:
+        need(i.channels == "glomeruli", "[inputs] channels", i.channels,
+             "'glomeruli': a connectome wiring's PN channels are glomeruli, so odours must drive glomeruli")
+    if i.channels == "glomeruli":
+        need(i.source == "hallem_carlson" and from_connectome, "[inputs] channels", i.channels,
+             "'receptors' unless source = 'hallem_carlson' and [kc] wiring is 'connectome' or 'shuffled'")
     need(kc.n >= 2, "[kc] n", kc.n, "an integer >= 2")
     need(kc.wiring in WIRINGS, "[kc] wiring", kc.wiring, f"one of {', '.join(WIRINGS)}")
     if kc.wiring == "sparse":

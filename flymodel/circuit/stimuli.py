@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from flymodel.circuit.spec import CircuitSpec
-from flymodel.data import load_dataset, load_hallem_carlson
+from flymodel.circuit.glomeruli import glomerulus_odours
+from flymodel.data import load_dataset, load_hallem_carlson, load_hemibrain
 from flymodel.validation import check_features
 
 
@@ -42,7 +43,15 @@ def olsen_pn_rates(orn_hz: np.ndarray, r_max: float, sigma: float, m: float) -> 
 
 
 def odour_stimuli(spec: CircuitSpec, root: str | os.PathLike[str] | None = None) -> Stimuli:
-    """The 110 Hallem & Carlson (2006) odours as PN rates: absolute ORN rates, then the spec's ORN → PN transform."""
+    """The 110 Hallem & Carlson (2006) odours as PN rates: absolute ORN rates, then the spec's ORN → PN transform; on
+    the connectome's glomeruli when [inputs] channels = 'glomeruli' (flymodel.circuit.glomeruli)."""
+    if spec.inputs.channels == "glomeruli":
+        glomeruli = load_hemibrain(root, spec.kc.min_synapses).glomeruli
+        if spec.inputs.n != len(glomeruli):
+            raise ValueError(f"{spec.source}: [inputs] n = {spec.inputs.n}, but the {spec.kc.connectome} connectome has "
+                             f"{len(glomeruli)} glomeruli; set n = {len(glomeruli)} for glomerular odour channels")
+        odours = glomerulus_odours(glomeruli, spec.inputs.glomerulus_drive, root)
+        return Stimuli(odours.odours, orn_to_pn_rates(spec, odours.rates_hz))
     table = load_hallem_carlson(root)
     if spec.inputs.n != len(table.receptors):
         raise ValueError(f"{spec.source}: [inputs] n = {spec.inputs.n}, but the Hallem & Carlson table has "

@@ -4,6 +4,7 @@ calyx and KC→APL synapses, as matrices indexed by KC, PN and glomerulus (files
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,18 @@ def load_hemibrain(root: str | os.PathLike[str] | None = None, min_synapses: int
 
     min_synapses = 1 (default) keeps every pair: 6.15 glomeruli per KC on average (median 6). min_synapses = 3 keeps
     5.38 per KC over all 1,776 KCs, 22 of which lose every input; over the 1,754 that keep one it is 5.44 (median 5),
-    the data README's figure. KC→APL counts are not thresholded.
+    the data README's figure. KC→APL counts are not thresholded. The arrays are read-only; a call with the same
+    arguments returns the same object (the files are parsed once per process).
     """
     if isinstance(min_synapses, bool) or not isinstance(min_synapses, (int, np.integer)) or min_synapses < 1:
         raise ValueError(f"min_synapses={min_synapses!r}: expected an integer >= 1 (synapses per PN→KC pair)")
-    pairs = _read(data_path(PN_KC_FILE, root), ("pn_body_id", "pn_type", "glomerulus", "kc_body_id", "kc_type", "synapses"))
-    apl = _read(data_path(KC_APL_FILE, root), ("kc_body_id", "kc_type", "apl_body_id", "roi", "synapses"))
+    return _load(data_path(PN_KC_FILE, root), data_path(KC_APL_FILE, root), int(min_synapses))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(pn_kc_path: Path, kc_apl_path: Path, min_synapses: int) -> Hemibrain:
+    pairs = _read(pn_kc_path, ("pn_body_id", "pn_type", "glomerulus", "kc_body_id", "kc_type", "synapses"))
+    apl = _read(kc_apl_path, ("kc_body_id", "kc_type", "apl_body_id", "roi", "synapses"))
     pn_id, kc_id = pairs["pn_body_id"].astype(np.int64), pairs["kc_body_id"].astype(np.int64)
     synapses = pairs["synapses"].astype(np.int64)
     kc_ids, kc_row = np.unique(kc_id, return_inverse=True)
@@ -90,6 +97,8 @@ def load_hemibrain(root: str | os.PathLike[str] | None = None, min_synapses: int
     apl_synapses = np.bincount(position[known], weights=apl_count[known], minlength=len(kc_ids)).astype(np.int64)
     calyx = known & (apl["roi"] == CALYX_ROI)
     apl_calyx = np.bincount(position[calyx], weights=apl_count[calyx], minlength=len(kc_ids)).astype(np.int64)
+    for array in (kc_ids, pn_ids, pn_synapses, glomerulus_synapses, apl_synapses, apl_calyx):
+        array.flags.writeable = False
     return Hemibrain(kc_ids=kc_ids, kc_types=kc_types, pn_ids=pn_ids, pn_types=pn_types, pn_glomeruli=pn_glomeruli,
                      glomeruli=tuple(str(g) for g in glomeruli), pn_synapses=pn_synapses,
                      glomerulus_synapses=glomerulus_synapses, apl_synapses=apl_synapses,
