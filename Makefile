@@ -48,6 +48,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/spiking_learning.py
 	$(BIN)/python benchmarks/validation_choices.py biohash_cifar10 --seeds 0 --k 2
 	$(BIN)/python benchmarks/rate_engine.py
+	$(BIN)/python benchmarks/circuit_hash.py
 	$(BIN)/python benchmarks/spiking_gpu.py   # measures only where a CUDA GPU and nvcc are present
 	$(BIN)/python benchmarks/main_job.py
 	$(BIN)/python benchmarks/readme_numbers.py   # the README's tables and quoted figures from the new JSON
