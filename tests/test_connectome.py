@@ -11,10 +11,11 @@ import pytest
 from flymodel.circuit.glomeruli import door_name, glomerulus_odours
 from flymodel.circuit.spec import CircuitSpecError, load_circuit
 from flymodel.circuit.stimuli import odour_stimuli
-from flymodel.circuit.wiring import degree_preserving_shuffle, random_wiring, seeded_generator
+from flymodel.circuit.wiring import apl_weights, degree_preserving_shuffle, random_wiring, seeded_generator
 from flymodel.data import DataFileError, load_hallem_carlson, load_hemibrain
 from flymodel.data.connectome import KC_APL_FILE, PN_KC_FILE
 from flymodel.data.files import data_path
+from flymodel.spiking import SpikingCircuit
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +221,35 @@ def test_odour_channels_that_do_not_match_the_connectome_are_refused(changes, ma
 def test_glomerular_channels_need_a_connectome_wiring():
     with pytest.raises(CircuitSpecError, match=r"\[inputs\] channels = 'glomeruli': expected 'receptors' unless"):
         load_circuit("drosophila_mb").replace(**{"inputs.channels": "glomeruli"})
+
+
+# --- the hemibrain circuit ---------------------------------------------------------------------------------------
+
+
+def test_hemibrain_mb_is_the_connectome_with_its_odours(hemibrain):
+    spec = load_circuit("hemibrain_mb")
+    weights = random_wiring(spec)
+    assert weights.shape == (1776, 60) and spec.inputs.channels == "glomeruli"
+    np.testing.assert_array_equal(weights > 0, hemibrain.glomerulus_synapses > 0)
+    shuffled_spec = load_circuit("hemibrain_mb_shuffled")
+    assert shuffled_spec.kc.wiring == "shuffled" and shuffled_spec.kc.null == "degree_preserving"
+    s = random_wiring(shuffled_spec)
+    np.testing.assert_array_equal((s > 0).sum(axis=0), (weights > 0).sum(axis=0))
+    assert not np.array_equal(s, weights)
+
+
+def test_connectome_apl_weights_are_kc_to_apl_synapses_over_their_mean(hemibrain):
+    spec = load_circuit("hemibrain_mb").replace(**{"apl.weights": "connectome"})
+    w = apl_weights(spec)
+    np.testing.assert_allclose(w, hemibrain.apl_synapses / hemibrain.apl_synapses.mean())
+    assert apl_weights(load_circuit("hemibrain_mb")) is None
+    with pytest.raises(CircuitSpecError, match=r"\[apl\] weights = 'connectome': expected 'uniform' unless"):
+        load_circuit("drosophila_mb").replace(**{"apl.weights": "connectome"})
+
+
+def test_spiking_apl_adds_each_kcs_weight_per_spike():
+    """The spiking network's KC→APL synapses carry the connectome weights, and only PN→KC pairs of the data exist."""
+    spec = load_circuit("hemibrain_mb").replace(**{"apl.weights": "connectome", "simulation.presentation_ms": 10.0})
+    circuit = SpikingCircuit(spec, 2, device="numpy")
+    np.testing.assert_allclose(np.asarray(circuit.network.net["kc_apl"].w_apl[:]), apl_weights(spec))
+    assert len(circuit.network.pre) == int((random_wiring(spec) > 0).sum())

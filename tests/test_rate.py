@@ -10,7 +10,7 @@ from frozen_numpy_rate import depolarisation as frozen_depolarisation
 from frozen_numpy_rate import steady_state as frozen_steady_state
 from frozen_numpy_rate import top_k as frozen_top_k
 
-from flymodel.circuit.rate import RateCircuit
+from flymodel.circuit.rate import RateCircuit, RateParameters, apl_dynamics, apl_steady_state
 from flymodel.circuit.spec import CircuitSpec, InputSpec, KCSpec, SimulationSpec, load_circuit
 from flymodel.circuit.stimuli import image_rates, odour_stimuli, olsen_pn_rates
 from flymodel.circuit.wiring import check_weights, random_wiring
@@ -488,3 +488,35 @@ def test_bad_rates_are_named(rates, match):
     """Non-finite rates, no stimuli or the wrong number of PNs are errors naming rates_hz."""
     with pytest.raises(ValueError, match=match):
         RateCircuit(load_circuit("drosophila_mb")).steady_state(rates)
+
+
+# --- KC→APL weights ----------------------------------------------------------------------------------------------
+
+def weighted_bisection(v, params, gain, w, iterations=200):
+    """Brute force: the root of a − τ_APL β Σ w [V − θ − g a]_+ for one stimulus."""
+    c, excess = params.apl_tau_s * params.slope_hz_per_mv, v - params.threshold_mv
+    lo, hi = 0.0, c * (w * np.maximum(excess, 0)).sum()
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if mid - c * (w * np.maximum(excess - gain * mid, 0)).sum() > 0 else (mid, hi)
+    return (lo + hi) / 2
+
+
+@pytest.mark.parametrize("gain", [0.0, 0.3, 5.0])
+def test_weighted_apl_steady_state_matches_bisection_and_dynamics(gain):
+    """With a weight per KC in the APL, the exact fixed point equals brute force and the dynamics converge to it;
+    unit weights give the unweighted result."""
+    spec = small_spec()
+    params = RateParameters.from_spec(spec)
+    v = torch.as_tensor(RateCircuit(spec).depolarisation(stimuli(n=6, seed=2, high=150.0)))
+    w = torch.as_tensor(np.random.default_rng(0).uniform(0.2, 3.0, 300))
+    rates, a = apl_steady_state(v, params, gain, w)
+    expected = [weighted_bisection(v[i].numpy(), params, gain, w.numpy()) for i in range(6)]
+    np.testing.assert_allclose(a.numpy(), expected, rtol=1e-9)
+    np.testing.assert_allclose(rates.numpy(), params.slope_hz_per_mv * np.maximum(
+        v.numpy() - params.threshold_mv - gain * a.numpy()[:, None], 0), rtol=1e-12)
+    _, trace = apl_dynamics(v, params, gain, duration_ms=300.0, dt_ms=0.02, apl_weights=w)
+    np.testing.assert_allclose(trace[-1].numpy(), a.numpy(), rtol=1e-6)
+    ones = apl_steady_state(v, params, gain, torch.ones(300, dtype=v.dtype))
+    plain = apl_steady_state(v, params, gain)
+    np.testing.assert_allclose(ones[1].numpy(), plain[1].numpy(), rtol=1e-12)

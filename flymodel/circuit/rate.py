@@ -25,7 +25,7 @@ import torch
 
 from flymodel.circuit.kwta import kwta
 from flymodel.circuit.spec import CircuitSpec
-from flymodel.circuit.wiring import check_weights, random_wiring
+from flymodel.circuit.wiring import apl_weights, check_weights, random_wiring
 from flymodel.validation import check_features
 
 #: Stimuli × KCs per chunk: about 32 MB of float64 per intermediate.
@@ -54,18 +54,25 @@ def depolarisation(rates_hz: torch.Tensor, weights: torch.Tensor, params: RatePa
     return (params.drive_mv_per_hz * rates_hz) @ weights.T
 
 
-def apl_steady_state(v: torch.Tensor, params: RateParameters, gain_mv: float) -> tuple[torch.Tensor, torch.Tensor]:
+def apl_steady_state(v: torch.Tensor, params: RateParameters, gain_mv: float,
+                     apl_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """KC rates (Hz) and APL activity (n_stimuli,) at the exact fixed point of the feedback loop, for depolarisations v.
 
     With the j most driven KCs active, a_j = c Σ_{μ≤j} x_μ / (1 + c g j), x = V − θ sorted in descending order and
     c = τ_APL β. KC j is above threshold under a_j exactly for a leading run of j, and the fixed point keeps that run
-    active (counting it is robust to rounding, unlike testing both ends of the run).
+    active (counting it is robust to rounding, unlike testing both ends of the run). With KC→APL weights w (one per
+    KC), a KC's rate counts w times in the APL: a_j = c Σ_{μ≤j} w_μ x_μ / (1 + c g Σ_{μ≤j} w_μ), by the same argument.
     """
     c = params.apl_tau_s * params.slope_hz_per_mv
     above = v - params.threshold_mv
-    excess = torch.sort(above, dim=1, descending=True).values
-    j = torch.arange(1, v.shape[1] + 1, dtype=v.dtype, device=v.device)
-    a = c * torch.cumsum(excess, dim=1) / (1 + c * gain_mv * j)
+    if apl_weights is None:
+        excess = torch.sort(above, dim=1, descending=True).values
+        j = torch.arange(1, v.shape[1] + 1, dtype=v.dtype, device=v.device)
+        a = c * torch.cumsum(excess, dim=1) / (1 + c * gain_mv * j)
+    else:
+        excess, order = torch.sort(above, dim=1, descending=True)
+        w = apl_weights.to(v.dtype)[order]
+        a = c * torch.cumsum(w * excess, dim=1) / (1 + c * gain_mv * torch.cumsum(w, dim=1))
     active = (excess > gain_mv * a).sum(dim=1) - 1
     activity = torch.where(active >= 0, a.gather(1, active.clamp(min=0)[:, None])[:, 0], torch.zeros_like(a[:, 0]))
     rates = params.slope_hz_per_mv * torch.relu(above - gain_mv * activity[:, None])
@@ -73,24 +80,26 @@ def apl_steady_state(v: torch.Tensor, params: RateParameters, gain_mv: float) ->
 
 
 def apl_dynamics(v: torch.Tensor, params: RateParameters, gain_mv: float, duration_ms: float,
-                 dt_ms: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Integrate τ_APL da/dt = −a + τ_APL β Σ [V − θ − g a]_+ from a = 0 by forward Euler: the KC rates at the end and
-    the APL activity at every step, (n_steps + 1, n_stimuli). For transients, and to check the fixed point.
+                 dt_ms: float = 0.1, apl_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integrate τ_APL da/dt = −a + τ_APL β Σ w [V − θ − g a]_+ (w = 1 without KC→APL weights) from a = 0 by forward
+    Euler: the KC rates at the end and the APL activity at every step, (n_steps + 1, n_stimuli). For transients, and
+    to check the fixed point.
 
-    Forward Euler is stable while dt (1/τ_APL + β g N) < 2 with N the KCs above threshold; a larger dt raises.
+    Forward Euler is stable while dt (1/τ_APL + β g Σ w) < 2, the sum over the KCs above threshold; a larger dt raises.
     """
     if not (dt_ms > 0 and duration_ms >= dt_ms):
         raise ValueError(f"dt_ms={dt_ms} and duration_ms={duration_ms}: expected 0 < dt_ms <= duration_ms")
     dt = dt_ms * 1e-3
     above = v - params.threshold_mv
-    stiffness = 1 / params.apl_tau_s + params.slope_hz_per_mv * gain_mv * float((above > 0).sum(dim=1).max())
+    w = torch.ones(v.shape[1], dtype=v.dtype, device=v.device) if apl_weights is None else apl_weights.to(v.dtype)
+    stiffness = 1 / params.apl_tau_s + params.slope_hz_per_mv * gain_mv * float(((above > 0) * w).sum(dim=1).max())
     if dt * stiffness >= 2:
         raise ValueError(f"dt_ms={dt_ms} is too large for gain_mv={gain_mv}: forward Euler needs dt_ms < "
                          f"{2e3 / stiffness:.3g} here")
     a = torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
     trace = [a]
     for _ in range(round(duration_ms / dt_ms)):
-        total = params.slope_hz_per_mv * torch.relu(above - gain_mv * a[:, None]).sum(dim=1)
+        total = params.slope_hz_per_mv * (w * torch.relu(above - gain_mv * a[:, None])).sum(dim=1)
         a = a + dt * (total - a / params.apl_tau_s)
         trace.append(a)
     return params.slope_hz_per_mv * torch.relu(above - gain_mv * a[:, None]), torch.stack(trace)
@@ -110,6 +119,8 @@ class RateCircuit:
         self.device, self.dtype, self.as_tensor = torch.device(device), dtype, as_tensor
         self.weights = random_wiring(spec) if weights is None else check_weights(weights, spec)  # numpy, n_kc × n_pn
         self._weights = torch.as_tensor(self.weights, dtype=dtype, device=self.device)
+        kc_apl = apl_weights(spec)  # None: every KC counts once in the APL
+        self._apl_weights = None if kc_apl is None else torch.as_tensor(kc_apl, dtype=dtype, device=self.device)
 
     def _rates(self, rates_hz: Any) -> torch.Tensor:
         if isinstance(rates_hz, torch.Tensor):
@@ -138,7 +149,8 @@ class RateCircuit:
     def steady_state(self, rates_hz: Any, apl_gain_mv: float | None = None) -> tuple[Any, Any]:
         """KC rates (Hz, n_stimuli × n_kc) and APL activity (n_stimuli,) at the fixed point of the feedback loop."""
         gain = self._gain(apl_gain_mv)
-        rates, activity = self._chunks(rates_hz, lambda v, rows: apl_steady_state(v, self.params, gain))
+        rates, activity = self._chunks(rates_hz, lambda v, rows: apl_steady_state(v, self.params, gain,
+                                                                                  self._apl_weights))
         return self._out(rates), self._out(activity)
 
     def dynamics(self, rates_hz: Any, duration_ms: float, apl_gain_mv: float | None = None,
@@ -147,7 +159,7 @@ class RateCircuit:
         gain = self._gain(apl_gain_mv)
 
         def step(v: torch.Tensor, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
-            rates, trace = apl_dynamics(v, self.params, gain, duration_ms, dt_ms)
+            rates, trace = apl_dynamics(v, self.params, gain, duration_ms, dt_ms, self._apl_weights)
             return rates, trace.T  # stimuli first, to concatenate chunks
 
         rates, trace = self._chunks(rates_hz, step)
@@ -156,7 +168,8 @@ class RateCircuit:
     def responding(self, rates_hz: Any, apl_gain_mv: float | None = None) -> Any:
         """Boolean (n_stimuli, n_kc): the KCs that fire at the steady state."""
         gain = self._gain(apl_gain_mv)
-        return self._out(self._chunks(rates_hz, lambda v, rows: (apl_steady_state(v, self.params, gain)[0] > 0,))[0])
+        return self._out(self._chunks(rates_hz, lambda v, rows: (
+            apl_steady_state(v, self.params, gain, self._apl_weights)[0] > 0,))[0])
 
     def top_k(self, rates_hz: Any, k: int | Any) -> Any:
         """Boolean (n_stimuli, n_kc): the k most depolarised KCs per stimulus (k may differ per stimulus, 0 to n_kc),

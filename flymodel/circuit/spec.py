@@ -28,6 +28,7 @@ WIRINGS = ("sparse", "dense", "connectome", "shuffled")
 CONNECTOMES = ("hemibrain",)
 CONNECTOME_WEIGHTS = ("synapses", "binary")
 NULLS = ("degree_preserving", "kc_degree", "uniform")
+APL_WEIGHTS = ("uniform", "connectome")
 
 
 class CircuitSpecError(ValueError):
@@ -79,7 +80,8 @@ class APLSpec:
     """The graded (non-spiking) APL: it integrates KC spikes and subtracts gain × activity from every KC."""
 
     gain_mv: float = 1.0  # inhibition per unit APL activity; 0 removes the feedback
-    tau_ms: float = 5.0  # decay of APL activity (a KC spike adds 1)
+    tau_ms: float = 5.0  # decay of APL activity (a KC spike adds 1, or its KC→APL weight)
+    weights: str = "uniform"  # KC→APL: 'uniform' (1 per spike) or 'connectome' (KC→APL synapses / their mean)
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,9 @@ def _validate(spec: CircuitSpec) -> None:
     need(kc.tau_syn_ms >= 0, "[kc] tau_syn_ms", kc.tau_syn_ms, "a time >= 0 ms (0: instantaneous synapses)")
     need(apl.gain_mv >= 0, "[apl] gain_mv", apl.gain_mv, "a gain >= 0 mV (0 removes APL feedback)")
     need(apl.tau_ms > 0, "[apl] tau_ms", apl.tau_ms, "a time > 0 ms")
+    need(apl.weights in APL_WEIGHTS, "[apl] weights", apl.weights, f"one of {', '.join(APL_WEIGHTS)}")
+    if apl.weights == "connectome":
+        need(from_connectome, "[apl] weights", apl.weights, "'uniform' unless [kc] wiring is 'connectome' or 'shuffled'")
     need(pl.lr >= 0, "[plasticity] lr", pl.lr, "a learning rate >= 0")
     need(pl.delta >= 0, "[plasticity] delta", pl.delta, "an anti-Hebbian strength >= 0")
     need(pl.trace_ms > 0, "[plasticity] trace_ms", pl.trace_ms, "a time > 0 ms")

@@ -108,6 +108,21 @@ def connectome_wiring(spec: CircuitSpec) -> np.ndarray:
     return synapses / synapses[synapses > 0].mean()
 
 
+def apl_weights(spec: CircuitSpec) -> np.ndarray | None:
+    """Per-KC weights of the KC→APL synapses: None for apl.weights = 'uniform' (every KC spike adds 1 to the APL);
+    for 'connectome', each KC's KC→APL synapse count over all regions divided by the mean over the circuit's KCs."""
+    if spec.apl.weights == "uniform":
+        return None
+    from flymodel.data.connectome import load_hemibrain
+
+    data = load_hemibrain(min_synapses=spec.kc.min_synapses)
+    counts = data.apl_synapses[data.kc_subset(spec.kc.kc_types)] if spec.kc.kc_types else data.apl_synapses
+    if len(counts) != spec.kc.n:
+        raise ValueError(f"{spec.source}: [kc] n = {spec.kc.n}, but the {spec.kc.connectome} connectome has "
+                         f"{len(counts)} KCs with KC→APL counts; expected n = {len(counts)}")
+    return counts / counts.mean()
+
+
 def random_wiring(spec: CircuitSpec) -> np.ndarray:
     """The spec's weights (n_kc × n_pn, float64) drawn from simulation.seed; the spiking and rate engines share them.
 

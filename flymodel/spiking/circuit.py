@@ -148,7 +148,7 @@ class SpikingCircuit:
             raise ValueError(f"apl_gain_mv={apl_gain_mv} must be a finite gain >= 0 mV")
         w = self.weights if weights is None else check_weights(weights, self.spec)
         net = self.network
-        if weights is not None and self.spec.kc.wiring == "sparse":
+        if weights is not None and self.spec.kc.wiring != "dense":
             outside = np.ones(w.shape, bool)
             outside[net.post, net.pre] = False
             if np.any(w[outside] != 0):

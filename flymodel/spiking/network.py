@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from flymodel.circuit.spec import CircuitSpec
+from flymodel.circuit.wiring import apl_weights
 
 
 @dataclass
@@ -100,10 +101,16 @@ apl_gain : volt (shared, constant)""".replace("INPUT", "I_syn" if synaptic_curre
     kc.apl_gain = spec.apl.gain_mv * mV
     apl = b2.NeuronGroup(1, "da/dt = -a/tau_apl : 1", namespace=ns, name="apl", method="exact")
     kc.a_apl = b2.linked_var(apl, "a", index=np.zeros(kc_p.n, dtype=int))
-    kc_apl = b2.Synapses(kc, apl, on_pre="a_post += 1", name="kc_apl")
-    kc_apl.connect()
+    kc_to_apl = apl_weights(spec)
+    if kc_to_apl is None:
+        kc_apl = b2.Synapses(kc, apl, on_pre="a_post += 1", name="kc_apl")
+        kc_apl.connect()
+    else:  # a KC spike adds its KC→APL weight
+        kc_apl = b2.Synapses(kc, apl, "w_apl : 1 (constant)", on_pre="a_post += w_apl", name="kc_apl")
+        kc_apl.connect(i=np.arange(kc_p.n, dtype=np.int32), j=np.zeros(kc_p.n, dtype=np.int32))
+        kc_apl.w_apl = kc_to_apl
 
-    post, pre = np.nonzero(weights) if spec.kc.wiring == "sparse" else np.indices(weights.shape).reshape(2, -1)
+    post, pre = np.indices(weights.shape).reshape(2, -1) if spec.kc.wiring == "dense" else np.nonzero(weights)
     model = "w : 1"
     # With a synaptic current, the jump epsp·τ_m/τ_syn keeps the mean depolarisation at epsp·τ_m·Σ w r.
     on_pre = "I_syn_post += epsp*w*tau_m/tau_syn" if synaptic_current else "v_post += epsp*w"
