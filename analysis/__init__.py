@@ -14,6 +14,7 @@ EXPERIMENTS: dict[str, str] = {
     "activity_tsne": "analysis.activity_tsne",
     "inhibition": "analysis.inhibition",
     "portraits": "analysis.portraits",
+    "connectome": "analysis.connectome",
 }
 
 
