@@ -319,12 +319,11 @@ def plot_matrix(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
     for c in range(1, len(TYPE_CLASSES)):
         if c in classes:
             ax.axhline(classes.index(c) - 0.5, color="tab:red", lw=0.8)
-    for c, (_, label) in enumerate(TYPE_CLASSES):
-        if c in classes:
-            rows = [i for i, k in enumerate(classes) if k == c]
-            ax.text(-1.5, np.mean(rows), label, ha="right", va="center", color="tab:red")
+    present = [c for c in range(len(TYPE_CLASSES)) if c in classes]
+    centres = [float(np.mean([i for i, k in enumerate(classes) if k == c])) for c in present]
+    ax.set_yticks(centres, [f"{TYPE_CLASSES[c][1]} ({classes.count(c)})" for c in present])
     ax.set_xticks(range(len(m["glomeruli"])), m["glomeruli"], rotation=90, fontsize=5)
-    ax.set_ylabel("Kenyon cells, sorted by type")
+    ax.set_ylabel("Kenyon cells, sorted by type class and subtype")
     ax.set_xlabel("glomerulus")
     fig.colorbar(image, ax=ax, label="synapses / mean of a connected pair")
     ax.set_title(f"{results['settings']['circuit']}: PN→KC wiring ({len(types):,} KCs × {len(m['glomeruli'])} glomeruli)")
@@ -339,8 +338,6 @@ def plot_degrees(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
               label="data (every null keeps it)")
     left.set_xlabel("glomeruli per KC")
     left.set_ylabel("KCs")
-    ranked = np.sort(data["glomerulus_partners"])[::-1]
-    right.plot(ranked, "k-", lw=2, label="data")
     for null, shuffles in results["degrees"].items():
         if null == "data":
             continue
@@ -348,6 +345,7 @@ def plot_degrees(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
         right.plot(sample.mean(axis=0), color=NULL_COLOURS[null], label=null.replace("_", " "))
         right.fill_between(range(sample.shape[1]), sample.min(axis=0), sample.max(axis=0), color=NULL_COLOURS[null],
                            alpha=0.2)
+    right.plot(np.sort(data["glomerulus_partners"])[::-1], "k--", lw=1.5, label="data (degree preserving keeps it)")
     right.set_xlabel("glomerulus (ranked by partners)")
     right.set_ylabel("KC partners")
     right.legend()
