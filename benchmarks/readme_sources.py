@@ -581,6 +581,54 @@ def circuit_hash() -> str:
                 "l" + "r" * (len(ks) + 1), body)
 
 
+CONNECTOME = "analysis/results/connectome/results.json"
+CONNECTOME_LABELS = {
+    "fraction_responding": "responding KCs (%)", "population_sparseness": "population sparseness",
+    "lifetime_sparseness": "lifetime sparseness", "mean_correlation": "mean code correlation",
+    "dimension": "dimension (participation ratio)", "graded_d_prime_similar": "d′ similar pairs, graded",
+    "graded_d_prime_dissimilar": "d′ dissimilar pairs, graded", "binary_d_prime_similar": "d′ similar pairs, binary",
+    "binary_d_prime_dissimilar": "d′ dissimilar pairs, binary", "binary_accuracy_similar": "accuracy similar pairs (%)",
+    "binary_accuracy_dissimilar": "accuracy dissimilar pairs (%)"}
+_PERCENT = ("fraction_responding", "binary_accuracy_similar", "binary_accuracy_dissimilar")
+
+
+def _against(test: dict[str, Any]) -> str:
+    if not np.isfinite(test["z"]):
+        return "= (no spread)"
+    return minus(f"{100 * test['relative']:+.1f} % (z {test['z']:+.1f}, p {test['p']:.2g})")
+
+
+def connectome_tests() -> str:
+    data = load(CONNECTOME)
+    rate, spiking = data["rate"]["tests"], data["spiking"]["tests"]
+    nulls = list(rate)
+    body = []
+    for name, label in CONNECTOME_LABELS.items():
+        scale = 100 if name in _PERCENT else 1
+        value = rate[nulls[0]][name]["data"] * scale
+        body.append([label, f"{value:.3g}", *(_against(rate[n][name]) for n in nulls),
+                     *(_against(t[name]) for t in spiking.values())])
+    shuffles = data["config"]["n_shuffles"]
+    header = ["measure (rate engine unless marked)", "hemibrain",
+              *(f"vs {n.replace('_', ' ')} ({shuffles})" for n in nulls),
+              *(f"spiking vs {n.replace('_', ' ')} ({data['config']['spiking_shuffles']})" for n in spiking)]
+    return rows(header, "lr" + "r" * (len(header) - 2), body)
+
+
+def connectome_cooccurrence() -> str:
+    data = load(CONNECTOME)
+    body = []
+    for null, test in data["cooccurrence"].items():
+        top, bottom = (", ".join(minus(f"{'–'.join(p['glomeruli'])} ({p['z']:.1f})") for p in test[side][:3])
+                       for side in ("top_above", "top_below"))
+        body.append([null.replace("_", " "), test["shuffles"], test["above"], test["below"], top, bottom])
+    return rows(["null", "shuffles", "pairs above chance", "below", "most above (z)", "most below (z)"], "lrrrll", body)
+
+
+def _connectome(engine: str, null: str, name: str) -> dict[str, Any]:
+    return load(CONNECTOME)[engine]["tests"][null][name]
+
+
 # --- tables registered for README blocks ----------------------------------------------------------------------------
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -604,6 +652,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "map_speed": map_speed,
     "rate_engine": rate_engine,
     "circuit_hash": circuit_hash,
+    "connectome_tests": connectome_tests,
+    "connectome_cooccurrence": connectome_cooccurrence,
 }
 
 
@@ -652,6 +702,12 @@ def _t2_epochs(k: int) -> str:
 
 
 QUOTES: list[Quote] = [
+    # the connectome analysis
+    Quote("Its APL gain of {:g} mV was calibrated", lambda: (
+        load("benchmarks/results/hemibrain_calibration.json")["apl_weights"]["uniform"]["chosen"]["gain_mv"],)),
+    Quote("# 20 shuffles per null, 5 in Brian2: {} on 2 cores", lambda: (seconds_text(load(CONNECTOME)["total_seconds"]),)),
+    Quote("With 20 shuffles an empirical p cannot go below {:.2g}, and with 5 below {:.2g}", lambda: (
+        1 / (load(CONNECTOME)["config"]["n_shuffles"] + 1), 1 / (load(CONNECTOME)["config"]["spiking_shuffles"] + 1))),
     # circuits as encoders
     Quote("the top-k readout scores {:.2f} at k = 16 against BioHash's {:.2f}", lambda: (
         _circuit_map(_TOPK_ROW, 16), _circuit_map(_BIO_ROW, 16))),
@@ -867,6 +923,8 @@ QUOTES: list[Quote] = [
 STATIC: tuple[str, ...] = (
     # counts of the data files (shared/data/README.md), checked by tests/test_connectome.py
     "every pair stays (6.15", "the others keep 5.44",
+    # settings of the connectome analysis
+    "Benjamini–Hochberg at 5 %",
     # versions and sections
     "Python 3.11", "DoOR 2.0", "section 2.1", "section 2.4", "GPL-3.0", "CeCILL-2.1",
     # settings of the hashers and the protocols

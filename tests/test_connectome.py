@@ -4,6 +4,7 @@ wirings drawn from it: the connectome itself and its degree-preserving, KC-degre
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from flymodel.circuit.wiring import apl_weights, degree_preserving_shuffle, rand
 from flymodel.data import DataFileError, load_hallem_carlson, load_hemibrain
 from flymodel.data.connectome import KC_APL_FILE, PN_KC_FILE
 from flymodel.data.files import data_path
+from flymodel.io import read_json
 from flymodel.spiking import SpikingCircuit
 
 
@@ -253,3 +255,9 @@ def test_spiking_apl_adds_each_kcs_weight_per_spike():
     circuit = SpikingCircuit(spec, 2, device="numpy")
     np.testing.assert_allclose(np.asarray(circuit.network.net["kc_apl"].w_apl[:]), apl_weights(spec))
     assert len(circuit.network.pre) == int((random_wiring(spec) > 0).sum())
+
+
+def test_hemibrain_gain_is_the_calibrated_one():
+    """The circuit file's APL gain is the one benchmarks/hemibrain_calibration.py chose (its committed JSON)."""
+    chosen = read_json(Path(__file__).parents[1] / "benchmarks/results/hemibrain_calibration.json")
+    assert load_circuit("hemibrain_mb").apl.gain_mv == chosen["apl_weights"]["uniform"]["chosen"]["gain_mv"]
