@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, (method, params) in ROWS.items():
         config = CompareConfig(dataset="mnist", methods=(method,), ks=tuple(args.ks), seeds=tuple(args.seeds),
                                method_params={method: params})
-        run = run_compare(config, progress=True, resume=f"{args.output}.partial-{len(rows)}.json", on_codes=hook)
+        run = run_compare(config, progress=True, resume=f"{args.output}.partial.{len(rows)}.json", on_codes=hook)
         rows[name] = {"method": method, "params": params, "summary": run["summary"][method],
                       "active_bits": {str(k): active_bits(run["records"], k) for k in args.ks},
                       "diagnostics": {str(k): diagnostics(run["records"], k) for k in args.ks},
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with atomic_path(f"{args.output}.md") as tmp:
         tmp.write_text(markdown(rows, args.ks))
     for index in range(len(rows)):
-        Path(f"{args.output}.partial-{index}.json").unlink(missing_ok=True)
+        Path(f"{args.output}.partial.{index}.json").unlink(missing_ok=True)
     print(markdown(rows, args.ks))
     return record
 

@@ -562,6 +562,10 @@ def _circuit_map(row: str, k: int) -> float:
     return load(CIRCUIT_HASH)["rows"][row]["summary"][str(k)]["mean"]
 
 
+def _diagnostic(k: int, name: str) -> float:
+    return load(CIRCUIT_HASH)["rows"][_APL_ROW]["diagnostics"][str(k)][name]
+
+
 def _apl_gains(k: int) -> tuple[float, float]:
     """The range over seeds of the APL gain fitted for a mean of k responding KCs."""
     gains = [r["apl_gain_mv"] for r in load(CIRCUIT_HASH)["rows"][_APL_ROW]["records"] if r["k"] == k]
@@ -715,6 +719,10 @@ QUOTES: list[Quote] = [
         min(_circuit_map(_TOPK_ROW, k) - _circuit_map(_APL_ROW, k) for k in (8, 16, 32)),
         max(_circuit_map(_TOPK_ROW, k) - _circuit_map(_APL_ROW, k) for k in (8, 16, 32)))),
     Quote("(the fitted APL gains at k = 16: {:.2f} to {:.2f} mV)", lambda: _apl_gains(16)),
+    Quote("At k = 16 the code sizes spread with a standard deviation of {:.1f} KCs and follow each digit's\ntotal intensity (r = {:.2f})", lambda: (
+        _diagnostic(16, "code_size_sd"), _diagnostic(16, "code_size_ink_r"))),
+    Quote("ranked by overlap alone they score {:.1f}, between the Hamming ranking's {:.1f} and top-k's {:.1f}", lambda: (
+        100 * _diagnostic(16, "map_overlap_ranking"), _circuit_map(_APL_ROW, 16), _circuit_map(_TOPK_ROW, 16))),
     # Table 1
     Quote("The 123 runs took {} minutes on one CPU core.", lambda: (run_minutes(TABLE1),)),
     Quote("- **BioHash** is within {:.1f} points of the paper at k = 4 to 32 and {:.1f} below it at k = 2",
