@@ -157,12 +157,14 @@ def spiking_measures(spec: CircuitSpec, odours: np.ndarray, trials: np.ndarray,
 
 
 def place_in_null(data: float, null: list[float]) -> dict[str, float]:
-    """The data value against a null sample: mean, sd, z = (data − mean) / sd, the relative difference data / mean − 1
-    and the two-sided empirical p = (1 + #{|null − mean| ≥ |data − mean|}) / (n + 1) (Davison & Hinkley 1997, eq. 4.11)."""
+    """The data value against a null sample: mean, sd, the central 95 % of the null (2.5th–97.5th percentiles),
+    z = (data − mean) / sd, the relative difference data / mean − 1 and the two-sided empirical
+    p = (1 + #{|null − mean| ≥ |data − mean|}) / (n + 1) (Davison & Hinkley 1997, eq. 4.11)."""
     values = np.asarray(null, dtype=float)
     mean, sd = float(values.mean()), float(values.std(ddof=1))
     extreme = int((np.abs(values - mean) >= abs(data - mean)).sum())
-    return {"data": float(data), "null_mean": mean, "null_sd": sd,
+    low, high = np.percentile(values, [2.5, 97.5])
+    return {"data": float(data), "null_mean": mean, "null_sd": sd, "null_95": [float(low), float(high)],
             "z": (data - mean) / sd if sd > 0 else float("nan"),
             "relative": data / mean - 1 if mean != 0 else float("nan"),
             "p": (1 + extreme) / (len(values) + 1), "n": len(values)}

@@ -20,6 +20,7 @@ def test_place_in_null_is_z_and_two_sided_empirical_p():
     out = place_in_null(3.0, null)
     assert out["z"] == pytest.approx((3.0 - 1.8) / np.std(null, ddof=1))
     assert out["p"] == pytest.approx(2 / 6) and out["relative"] == pytest.approx(3.0 / 1.8 - 1)
+    assert out["null_95"] == pytest.approx(list(np.percentile(null, [2.5, 97.5])))
     assert place_in_null(1.8, null)["p"] == 1.0  # at the null's mean every shuffle is as extreme
 
 

@@ -287,7 +287,8 @@ def test_plasticity_with_zero_learning_rate_changes_nothing(plastic_rates):
 
 
 def test_anti_hebbian_near_events_update_suppressed_kcs(plastic_rates):
-    spec = plastic_spec(**{"plasticity.delta": 0.4})
+    """40 KCs, so that some never fire but come near threshold (11 silent, 4 of them with 'near' events, seed 0)."""
+    spec = plastic_spec(**{"plasticity.delta": 0.4, "kc.n": 40})
     result = SpikingCircuit(spec, len(plastic_rates), device="numpy").run(plastic_rates)
     start = random_wiring(spec)
     fired = result.counts.sum(axis=0) > 0
