@@ -931,8 +931,8 @@ QUOTES: list[Quote] = [
 STATIC: tuple[str, ...] = (
     # counts of the data files (shared/data/README.md), checked by tests/test_connectome.py
     "every pair stays (6.15", "the others keep 5.44",
-    # settings of the connectome analysis
-    "Benjamini–Hochberg at 5 %",
+    # settings of the connectome analysis and the studies
+    "Benjamini–Hochberg at 5 %", "mean with its 95 % t interval",
     # versions and sections
     "Python 3.11", "DoOR 2.0", "section 2.1", "section 2.4", "GPL-3.0", "CeCILL-2.1",
     # settings of the hashers and the protocols

@@ -172,6 +172,18 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    from flymodel.study import load_study, run_study
+
+    overrides = {key: _parse_value(value) for key, value in (_split_setting(item) for item in args.set)}
+    study = load_study(args.file, overrides)
+    output = Path(args.output) if args.output else Path("results") / "study" / study.name
+    results = run_study(study, output, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet)
+    print(f"study {study.name}: {results['tasks_run']} of {results['tasks_total']} tasks run in "
+          f"{results['seconds']:.1f} s ({args.scheduler}); results: {output / 'results.json'}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from flymodel.data.files import DATA_ENV_VAR, EXPECTED_SHA256, data_dirs, data_path
 
@@ -287,6 +299,22 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--results", metavar="DIR", help="where results.json is (default: results/analysis/NAME)")
     figure.add_argument("--output", metavar="DIR", help="where to write the figures (default: beside results.json)")
     figure.set_defaults(func=_cmd_figure)
+
+    study = sub.add_parser(
+        "study", help="run a hypothesis study file: factors × seeds × engines, in-process or on a Dask cluster",
+        description="Run every (cell, seed, engine) task of a study file (analysis/studies/NAME.toml or a path) and "
+        "write OUTPUT/results.json (per-task measures, per-cell mean and 95 % CI, paired contrasts with Holm-adjusted "
+        "p). Finished tasks are kept in OUTPUT/tasks/, so a rerun runs only the missing ones.",
+    )
+    study.add_argument("file", help="a study name in analysis/studies/ or a .toml path")
+    study.add_argument("--scheduler", default="local", metavar="local|none|ADDRESS",
+                       help="local: a Dask LocalCluster (default); none: in this process; or a scheduler address")
+    study.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: the cores)")
+    study.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="change a study key, a JSON value, e.g. seeds=3 or factors.kc.fan_in=[4,6] (repeatable)")
+    study.add_argument("--output", metavar="DIR", help="output directory (default: results/study/NAME)")
+    study.add_argument("--quiet", action="store_true", help="no progress bar")
+    study.set_defaults(func=_cmd_study)
 
     data = sub.add_parser("data", help="show where the data files are and verify their checksums",
                           description="List the data directories searched and verify every data file's sha256.")

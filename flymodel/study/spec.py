@@ -1,0 +1,205 @@
+"""StudySpec: a hypothesis study declared in a TOML file (analysis/studies/), validated with errors naming file and key.
+
+A study crosses factors (any circuit key) as a full grid over seeds and engines, reads each circuit out (APL steady
+state, top-k, or a per-KC threshold at a coding level), takes measures of the codes and tests contrasts against a
+reference level. Every grid cell is a circuit spec validated by the circuit loader, so a factor value out of range
+fails with the circuit's own message before anything runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flymodel.circuit.spec import CircuitSpec, CircuitSpecError, load_circuit
+
+#: The studies shipped with flymodel; bare names such as "claws" are looked up there.
+STUDIES_DIR = Path(__file__).resolve().parents[2] / "analysis" / "studies"
+ENGINES = ("rate", "spiking")
+READOUTS = ("apl", "top_k", "coding_level")
+#: Measures of noise-free responses to every stimulus.
+CODE_MEASURES = ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation", "dimension")
+#: Measures of noisy trials of odour pairs (they need trials > 0 and an odour source).
+TRIAL_MEASURES = ("dprime_similar", "dprime_dissimilar", "accuracy_similar", "accuracy_dissimilar")
+MEASURES = CODE_MEASURES + TRIAL_MEASURES
+TOP_KEYS = ("name", "description", "circuit", "engines", "seeds", "stimuli", "overrides", "factors", "readout",
+            "measures", "contrasts", "spiking")
+
+
+class StudySpecError(ValueError):
+    """A study file is unreadable, or a key in it is unknown, missing or out of range."""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A validated study: the circuit, the grid of factor levels, seeds, engines, stimuli, readout, measures, contrasts."""
+
+    name: str
+    circuit: CircuitSpec
+    factors: dict[str, tuple[Any, ...]]
+    seeds: tuple[int, ...]
+    engines: tuple[str, ...] = ("rate",)
+    description: str = ""
+    trials: int = 0
+    noise_hz: float = 0.0
+    pairs: int = 8
+    readout: str = "apl"
+    k: int | None = None
+    coding_level: float | None = None
+    measures: tuple[str, ...] = CODE_MEASURES
+    reference: dict[str, Any] = field(default_factory=dict)
+    spiking_presentation_ms: float | None = None
+    spiking_device: str = "cpp_standalone"
+    source: str = "<code>"
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every combination of factor levels, in file order (the first factor varies slowest)."""
+        names = list(self.factors)
+        return [dict(zip(names, values)) for values in itertools.product(*(self.factors[n] for n in names))]
+
+    def cell_spec(self, cell: dict[str, Any], seed: int) -> CircuitSpec:
+        """The circuit of one cell and seed (the seed drives wiring and spike trains)."""
+        return self.circuit.replace(**cell, **{"simulation.seed": seed})
+
+
+def load_study(path_or_name: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> StudySpec:
+    """Load and validate a study file; a bare name such as 'claws' is read from analysis/studies/. overrides sets
+    top-level or dotted keys (e.g. {"seeds": 3, "factors.kc.fan_in": [4, 6]}) as if written in the file."""
+    path = Path(path_or_name)
+    if path.suffix != ".toml" and not path.exists():
+        path = STUDIES_DIR / f"{path.name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.toml"))) or "none"
+        raise StudySpecError(f"study file {path} does not exist; studies shipped in {STUDIES_DIR}: {known}")
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StudySpecError(f"{path}: not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        section, dot, rest = key.partition(".")
+        if dot and section in ("factors", "stimuli", "overrides", "readout", "measures", "contrasts", "spiking"):
+            tables.setdefault(section, {})[rest] = value
+        else:
+            tables[key] = value
+    return _from_tables(tables, str(path))
+
+
+def _from_tables(t: dict[str, Any], where: str) -> StudySpec:
+    def fail(key: str, value: Any, expected: str) -> StudySpecError:
+        return StudySpecError(f"{where}: {key} = {value!r}: expected {expected}")
+
+    unknown = sorted(set(t) - set(TOP_KEYS))
+    if unknown:
+        raise StudySpecError(f"{where}: unknown key {', '.join(map(repr, unknown))}; expected keys: {', '.join(TOP_KEYS)}")
+    for key in ("name", "circuit"):
+        if not isinstance(t.get(key), str):
+            raise fail(key, t.get(key), "a string" + (" (a circuit name or .toml path)" if key == "circuit" else ""))
+    tables = {}
+    for key, allowed in (("stimuli", ("trials", "noise_hz", "pairs")), ("overrides", None),
+                         ("factors", None), ("readout", ("kind", "k", "f")), ("measures", ("list",)),
+                         ("contrasts", ("reference",)), ("spiking", ("presentation_ms", "device"))):
+        value = t.get(key, {})
+        if not isinstance(value, dict):
+            raise fail(key, value, "a table")
+        if allowed is not None and sorted(set(value) - set(allowed)):
+            raise StudySpecError(f"{where}: [{key}] has unknown key {', '.join(map(repr, sorted(set(value) - set(allowed))))}; "
+                                 f"expected keys: {', '.join(allowed)}")
+        tables[key] = value
+    try:
+        circuit = load_circuit(t["circuit"] if Path(t["circuit"]).is_absolute() or not t["circuit"].endswith(".toml")
+                               else Path(where).parent / t["circuit"])
+        circuit = circuit.replace(**tables["overrides"]) if tables["overrides"] else circuit
+    except CircuitSpecError as exc:
+        raise StudySpecError(f"{where}: circuit: {exc}") from None
+    engines = t.get("engines", ["rate"])
+    if not (isinstance(engines, list) and engines and all(e in ENGINES for e in engines) and len(set(engines)) == len(engines)):
+        raise fail("engines", engines, f"a non-empty list of distinct engines among {', '.join(ENGINES)}")
+    seeds = t.get("seeds", 1)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise fail("seeds", seeds, "a number of seeds >= 1, or a list of seeds")
+        seeds = list(range(seeds))
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                      for s in seeds) and len(set(seeds)) == len(seeds)):
+        raise fail("seeds", seeds, "a number of seeds >= 1, or a non-empty list of distinct integers >= 0")
+    factors: dict[str, tuple[Any, ...]] = {}
+    for key, levels in tables["factors"].items():
+        if not (isinstance(levels, list) and levels):
+            raise fail(f"[factors] {key!r}", levels, "a non-empty list of levels")
+        if len(set(map(repr, levels))) != len(levels):
+            raise fail(f"[factors] {key!r}", levels, "distinct levels")
+        for level in levels:  # the circuit validator names the key, the value and the allowed range
+            try:
+                circuit.replace(**{key: level})
+            except CircuitSpecError as exc:
+                raise StudySpecError(f"{where}: [factors] {key!r}: {exc}") from None
+        factors[key] = tuple(levels)
+    stimuli = tables["stimuli"]
+    trials = stimuli.get("trials", 0)
+    if not (isinstance(trials, int) and not isinstance(trials, bool) and trials >= 0) or trials == 1:
+        raise fail("[stimuli] trials", trials, "0 (noise-free responses only) or an integer >= 2")
+    noise = stimuli.get("noise_hz", 0.0)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise fail("[stimuli] noise_hz", noise, "a standard deviation >= 0 Hz")
+    pairs = stimuli.get("pairs", 8)
+    if not (isinstance(pairs, int) and not isinstance(pairs, bool) and pairs >= 1):
+        raise fail("[stimuli] pairs", pairs, "an integer >= 1 (similar and dissimilar odour pairs each)")
+    readout = tables["readout"]
+    kind = readout.get("kind", "apl")
+    if kind not in READOUTS:
+        raise fail("[readout] kind", kind, f"one of {', '.join(READOUTS)}")
+    k, f = readout.get("k"), readout.get("f")
+    if kind == "top_k":
+        if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1):
+            raise fail("[readout] k", k, "an integer >= 1 (active KCs per code) for kind = 'top_k'")
+    elif k is not None:
+        raise fail("[readout] k", k, "no k unless kind = 'top_k'")
+    if kind == "coding_level":
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+            raise fail("[readout] f", f, "a coding level in (0, 1) for kind = 'coding_level'")
+        if "spiking" in engines:
+            raise fail("engines", engines, "['rate']: a per-KC threshold at a coding level is a rate-model readout")
+    elif f is not None:
+        raise fail("[readout] f", f, "no f unless kind = 'coding_level'")
+    measures = tables["measures"].get("list", list(CODE_MEASURES))
+    if not (isinstance(measures, list) and measures and all(m in MEASURES for m in measures)):
+        raise fail("[measures] list", measures, f"a non-empty list among {', '.join(MEASURES)}")
+    needs_trials = [m for m in measures if m in TRIAL_MEASURES]
+    if needs_trials and trials == 0:
+        raise StudySpecError(f"{where}: [measures] {', '.join(needs_trials)} need noisy trials, but [stimuli] trials = 0; "
+                             f"expected trials >= 2 (with noise_hz > 0)")
+    if needs_trials and circuit.inputs.source != "hallem_carlson":
+        raise StudySpecError(f"{where}: [measures] {', '.join(needs_trials)} compare odour pairs; the circuit's "
+                             f"[inputs] source = {circuit.inputs.source!r}, expected 'hallem_carlson'")
+    reference = tables["contrasts"].get("reference", {})
+    if not isinstance(reference, dict):
+        raise fail("[contrasts] reference", reference, "a table of factor = level")
+    for key, level in reference.items():
+        if key not in factors:
+            raise fail(f"[contrasts] reference {key!r}", level, f"a factor of the study ({', '.join(factors) or 'none'})")
+        if level not in factors[key]:
+            raise fail(f"[contrasts] reference {key!r}", level, f"one of its levels {list(factors[key])}")
+    if reference and len(seeds) < 2:
+        raise fail("seeds", seeds, "at least 2 seeds for the paired contrasts")
+    spiking = tables["spiking"]
+    presentation = spiking.get("presentation_ms")
+    if presentation is not None and (isinstance(presentation, bool) or not isinstance(presentation, (int, float))
+                                     or presentation <= 0):
+        raise fail("[spiking] presentation_ms", presentation, "a time > 0 ms")
+    from flymodel.spiking.devices import DEVICES
+
+    device = spiking.get("device", "cpp_standalone")
+    if device not in DEVICES:
+        raise fail("[spiking] device", device, f"one of {', '.join(DEVICES)}")
+    description = t.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", description, "a string")
+    return StudySpec(name=t["name"], circuit=circuit, factors=factors, seeds=tuple(seeds), engines=tuple(engines),
+                     description=description, trials=trials, noise_hz=float(noise), pairs=pairs, readout=kind, k=k,
+                     coding_level=None if f is None else float(f), measures=tuple(measures), reference=reference,
+                     spiking_presentation_ms=None if presentation is None else float(presentation),
+                     spiking_device=device, source=where)

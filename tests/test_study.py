@@ -1,0 +1,117 @@
+"""Hypothesis studies (flymodel.study): study-file errors, the task store's resume, the same numbers on every
+scheduler, the readouts and the statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import flymodel.study.run as study_run
+from flymodel.circuit.spec import CircuitSpec
+from flymodel.circuit.stimuli import circuit_stimuli
+from flymodel.cli import main
+from flymodel.io import read_json
+from flymodel.study import StudySpecError, load_study, run_study
+from flymodel.study.run import holm
+from flymodel.study.tasks import _rate_readout, make_tasks, run_task
+
+TINY = {"seeds": 2, "factors.kc.fan_in": [2, 6], "overrides": {"kc.n": 300}}
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\ncircuit = "drosophila_mb"\n' + text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("colour = 3\n", r"unknown key 'colour'; expected keys: name, description, circuit"),
+    ('[factors]\n"kc.claws" = [1, 2]\n', r"\[factors\] 'kc\.claws': .*unknown key 'kc\.claws'"),
+    ('[factors]\n"kc.fan_in" = [6, 30]\n', r"\[factors\] 'kc\.fan_in': .*\[kc\] fan_in = 30: expected an integer in \[1, 24\]"),
+    ('[factors]\n"kc.fan_in" = []\n', r"\[factors\] 'kc\.fan_in' = \[\]: expected a non-empty list of levels"),
+    ("seeds = 0\n", r"seeds = 0: expected a number of seeds >= 1"),
+    ('[measures]\nlist = ["dprime_similar"]\n', r"dprime_similar need noisy trials, but \[stimuli\] trials = 0"),
+    ('seeds = 3\n[factors]\n"kc.fan_in" = [4, 6]\n[contrasts]\nreference = { "kc.fan_in" = 5 }\n',
+     r"\[contrasts\] reference 'kc\.fan_in' = 5: expected one of its levels \[4, 6\]"),
+    ('[readout]\nkind = "wta"\n', r"\[readout\] kind = 'wta': expected one of apl, top_k, coding_level"),
+    ('engines = ["nest"]\n', r"engines = \['nest'\]: expected a non-empty list of distinct engines"),
+])
+def test_study_file_errors_name_the_key_and_the_expected_value(tmp_path, text, match):
+    with pytest.raises(StudySpecError, match=match):
+        load_study(write(tmp_path, text))
+
+
+def test_unknown_study_name_lists_the_shipped_ones():
+    with pytest.raises(StudySpecError, match=r"no_such\.toml does not exist; studies shipped in .*claws"):
+        load_study("no_such")
+
+
+def test_interrupted_study_resumes_with_only_the_missing_tasks(tmp_path, monkeypatch):
+    study = load_study("claws", TINY)
+    whole = run_study(study, tmp_path / "whole", scheduler="none", progress=False)
+    calls = []
+
+    def interrupted(task):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(task)
+        return run_task(task)
+
+    monkeypatch.setattr(study_run, "run_task", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study, tmp_path / "resumed", scheduler="none", progress=False)
+    assert len(list((tmp_path / "resumed" / "tasks").glob("*.json"))) == 2
+    monkeypatch.setattr(study_run, "run_task", run_task)
+    resumed = run_study(study, tmp_path / "resumed", scheduler="none", progress=False)
+    assert resumed["tasks_run"] == 2 and resumed["tasks_total"] == 4
+    assert resumed["records"] == whole["records"] and resumed["cells"] == whole["cells"]
+    assert resumed["contrasts"] == whole["contrasts"]
+    again = run_study(study, tmp_path / "resumed", scheduler="none", progress=False)
+    assert again["tasks_run"] == 0
+
+
+def test_the_same_seeds_give_the_same_numbers_on_every_scheduler(tmp_path):
+    """In-process, on a LocalCluster, and through the address of a running scheduler."""
+    from distributed import LocalCluster
+
+    study = load_study("claws", TINY)
+    serial = run_study(study, tmp_path / "none", scheduler="none", progress=False)["records"]
+    local = run_study(study, tmp_path / "local", scheduler="local", workers=2, progress=False)["records"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_study(study, tmp_path / "address", scheduler=cluster.scheduler_address, progress=False)["records"]
+    assert serial == local == remote
+
+
+def test_contrasts_are_paired_over_seeds_with_holm_adjusted_p(tmp_path):
+    study = load_study("claws", {**TINY, "seeds": 3})
+    results = run_study(study, tmp_path, scheduler="none", progress=False)
+    contrast = next(c for c in results["contrasts"] if c["measure"] == "dimension")
+    values = {(r["cell"]["kc.fan_in"], r["seed"]): r["measures"]["dimension"] for r in results["records"]}
+    differences = [values[(2, s)] - values[(6, s)] for s in range(3)]
+    assert contrast["cell"] == {"kc.fan_in": 2} and contrast["reference"] == {"kc.fan_in": 6}
+    assert contrast["mean_difference"] == pytest.approx(np.mean(differences))
+    assert contrast["p_holm"] >= contrast["p_t_test"]
+
+
+def test_holm_adjustment():
+    """Holm 1979: sorted p times (m − i + 1), monotone, capped at 1."""
+    assert holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_coding_level_readout_makes_each_kc_respond_to_a_fraction_f_of_stimuli(tmp_path):
+    path = write(tmp_path, '[overrides]\n"kc.n" = 200\n[readout]\nkind = "coding_level"\nf = 0.1\n')
+    task = make_tasks(load_study(path))[0]
+    spec = CircuitSpec.from_dict(task.circuit)
+    _, responding = _rate_readout(spec, task, circuit_stimuli(spec).rates_hz, None)
+    per_kc = responding[0].mean(axis=0)
+    assert np.all(np.abs(per_kc - 0.1) <= 1 / 110 + 1e-9)  # 11 of 110 odours, up to ties
+    assert run_task(task)["fraction_responding"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_study_command_runs_and_resumes(tmp_path, capsys):
+    args = ["study", "claws", "--scheduler", "none", "--set", "seeds=2", "--set", "factors.kc.fan_in=[3,6]",
+            "--set", 'overrides={"kc.n": 300}', "--output", str(tmp_path), "--quiet"]
+    assert main(args) == 0 and "4 of 4 tasks run" in capsys.readouterr().out
+    assert main(args) == 0 and "0 of 4 tasks run" in capsys.readouterr().out
+    assert read_json(tmp_path / "results.json")["settings"]["factors"] == {"kc.fan_in": [3, 6]}
