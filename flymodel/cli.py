@@ -165,6 +165,16 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     from analysis import get_experiment
     from flymodel.experiment import redraw
 
+    if args.name == "study":  # a study's figures, from the results.json that `flymodel study` wrote
+        from flymodel.io import read_json
+        from flymodel.study.plots import plot_study
+
+        if args.results is None:
+            raise ValueError("flymodel figure study needs --results DIR (the study's output folder)")
+        paths = plot_study(read_json(Path(args.results) / "results.json"), Path(args.output or args.results))
+        for kind, path in paths.items():
+            print(f"{kind}: {path}")
+        return 0
     experiment = get_experiment(args.name)
     paths = redraw(experiment, _analysis_dir(experiment.name, args.results), args.output)
     for kind, path in paths.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from figures import assert_same_figures
 
 import flymodel.study.run as study_run
 from flymodel.circuit.spec import CircuitSpec
@@ -115,3 +116,11 @@ def test_study_command_runs_and_resumes(tmp_path, capsys):
     assert main(args) == 0 and "4 of 4 tasks run" in capsys.readouterr().out
     assert main(args) == 0 and "0 of 4 tasks run" in capsys.readouterr().out
     assert read_json(tmp_path / "results.json")["settings"]["factors"] == {"kc.fan_in": [3, 6]}
+
+
+def test_figures_are_drawn_from_the_json_and_redrawn_identically(tmp_path, capsys):
+    study = load_study("claws", {**TINY, "seeds": 3})
+    run_study(study, tmp_path / "run", scheduler="none", progress=False)
+    assert {p.name for p in (tmp_path / "run").glob("*.png")} == {"study_measures.png", "study_contrasts.png"}
+    assert main(["figure", "study", "--results", str(tmp_path / "run"), "--output", str(tmp_path / "again")]) == 0
+    assert_same_figures(tmp_path / "run", tmp_path / "again")

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from flymodel.io import environment_info, read_json, write_json
 from flymodel.stats import mean_ci, paired_test
+from flymodel.study.plots import plot_study
 from flymodel.study.spec import StudySpec
 from flymodel.study.tasks import Task, make_tasks, run_task
 
@@ -47,6 +48,7 @@ def run_study(study: StudySpec, output_dir: str | os.PathLike[str], scheduler: s
                "tasks_run": ran, "tasks_total": len(tasks), "seconds": time.perf_counter() - started,
                "records": records, "cells": summarise(study, records), "contrasts": contrasts(study, records)}
     write_json(Path(output_dir) / "results.json", results)
+    plot_study(read_json(Path(output_dir) / "results.json"), Path(output_dir))
     return results
 
 
@@ -94,9 +96,11 @@ def summarise(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str,
     out = []
     for cell in study.cells():
         for engine in study.engines:
-            out.append({"cell": cell, "engine": engine, "measures": {
-                m: mean_ci([v for v in _values(records, cell, engine, m).values() if np.isfinite(v)] or [np.nan])
-                for m in study.measures}})
+            measures = {}
+            for m in study.measures:
+                finite = [v for v in _values(records, cell, engine, m).values() if np.isfinite(v)]
+                measures[m] = mean_ci(finite) if finite else {"mean": None, "n": 0}  # undefined at every seed
+            out.append({"cell": cell, "engine": engine, "measures": measures})
     return out
 
 
