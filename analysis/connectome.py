@@ -29,14 +29,15 @@ from scipy.stats import false_discovery_control, norm
 from tqdm.auto import tqdm
 
 from flymodel.circuit.measures import dimension, pair_discrimination, sparseness_measures
-from flymodel.circuit.odours import noisy_trials, receptor_correlations, select_pairs
+from flymodel.circuit.odours import OdourPairs, driven_odour_pairs, noisy_trials
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import NULLS, CircuitSpec, load_circuit
 from flymodel.circuit.stimuli import circuit_stimuli
 from flymodel.circuit.wiring import degree_preserving_shuffle, kc_degree_shuffle, random_wiring, seeded_generator
-from flymodel.data import load_hallem_carlson, load_hemibrain
+from flymodel.data import load_hemibrain
 from flymodel.experiment import Experiment
 from flymodel.plots import save_figure
+from flymodel.spiking.circuit import min_spikes_for
 from flymodel.spiking.devices import DEVICES
 from flymodel.validation import check_choice, check_int
 
@@ -54,8 +55,6 @@ MEASURES = {
     "binary_accuracy_similar": "accuracy similar pairs, binary",
     "binary_accuracy_dissimilar": "accuracy dissimilar pairs, binary",
 }
-#: Spikes per second of presentation for a KC to count as responding (drosophila_mb's 8 in its 1 s pulse).
-SPIKES_PER_SECOND = 8
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def spiking_measures(spec: CircuitSpec, odours: np.ndarray, trials: np.ndarray,
     """The measures of one wiring in the spiking engine (one run of all odours and trials) and its wall time."""
     from flymodel.spiking import SpikingCircuit
 
-    min_spikes = max(1, round(SPIKES_PER_SECOND * config.spiking_presentation_ms / 1000))
+    min_spikes = min_spikes_for(config.spiking_presentation_ms)
     spec = spec.replace(**{"simulation.presentation_ms": config.spiking_presentation_ms,
                            "simulation.min_spikes": min_spikes})
     n_odours, n_trials, n_pn = trials.shape
@@ -209,22 +208,10 @@ def cooccurrence_test(binary: np.ndarray, glomeruli: tuple[str, ...], null: str,
             "top_above": [pair(i) for i in order[::-1][:10]], "top_below": [pair(i) for i in order[:10]]}
 
 
-def choose_pairs(spec: CircuitSpec, weights: np.ndarray, odours: np.ndarray,
-                 config: ConnectomeConfig) -> tuple[np.ndarray, dict[str, list[tuple[int, int]]], dict[str, Any]]:
-    """Similar and dissimilar odour pairs by receptor-response correlation (Hallem & Carlson's 24 receptors), among
-    odours that drive at least min_fraction of the data circuit's KCs; returns the pair odours, rows and a record."""
-    table = load_hallem_carlson()
-    correlation = receptor_correlations(table.responses)
-    driven = RateCircuit(spec, weights).responding(odours).mean(axis=1)
-    candidates = np.flatnonzero(driven >= config.min_fraction)
-    similar, dissimilar = select_pairs(correlation, config.n_pairs, candidates)
-    pair_odours = np.array([i for pair in similar + dissimilar for i in pair])
-    rows = {"similar": [(2 * k, 2 * k + 1) for k in range(len(similar))],
-            "dissimilar": [(2 * k, 2 * k + 1) for k in range(len(similar), len(similar) + len(dissimilar))]}
-    record = {group: [{"odours": [table.odours[i], table.odours[j]], "r": float(correlation[i, j])} for i, j in pairs]
-              for group, pairs in (("similar", similar), ("dissimilar", dissimilar))}
-    record["candidates"] = int(len(candidates))
-    return pair_odours, rows, record
+def choose_pairs(spec: CircuitSpec, weights: np.ndarray, odours: np.ndarray, config: ConnectomeConfig) -> OdourPairs:
+    """The odour pairs, among odours that drive at least min_fraction of the data circuit's KCs."""
+    return driven_odour_pairs(RateCircuit(spec, weights).responding(odours).mean(axis=1), config.n_pairs,
+                              config.min_fraction)
 
 
 def run(config: ConnectomeConfig, output_dir: Path, progress: bool) -> dict[str, Any]:
@@ -237,8 +224,10 @@ def run(config: ConnectomeConfig, output_dir: Path, progress: bool) -> dict[str,
     data_spec = wiring_spec(base, None, 0)
     odours = circuit_stimuli(data_spec).rates_hz
     data_weights = random_wiring(data_spec)
-    pair_odours, pairs, pair_record = choose_pairs(data_spec, data_weights, odours, config)
-    trials = noisy_trials(odours[pair_odours], config.n_trials, config.pn_noise_hz, np.random.default_rng(config.seed))
+    chosen = choose_pairs(data_spec, data_weights, odours, config)
+    pairs = chosen.rows
+    trials = noisy_trials(odours[chosen.pair_odours], config.n_trials, config.pn_noise_hz,
+                          np.random.default_rng(config.seed))
     wirings = [(None, 0)] + [(null, s) for null in config.nulls for s in range(config.n_shuffles)]
     rate: dict[str, list[dict[str, float]]] = {"data": []}
     degrees: dict[str, Any] = {"data": _degrees(data_weights)}
@@ -264,8 +253,8 @@ def run(config: ConnectomeConfig, output_dir: Path, progress: bool) -> dict[str,
     return {
         "settings": {"circuit": base.name, "apl_gain_mv": base.apl.gain_mv, "n_kc": base.kc.n,
                      "n_glomeruli": base.inputs.n, "n_odours": len(odours),
-                     "spiking_min_spikes": max(1, round(SPIKES_PER_SECOND * config.spiking_presentation_ms / 1000))},
-        "pairs": pair_record,
+                     "spiking_min_spikes": min_spikes_for(config.spiking_presentation_ms)},
+        "pairs": chosen.record,
         "rate": {"per_wiring": rate, "tests": _tests(rate, config.nulls)},
         "spiking": {"per_wiring": spiking, "tests": _tests(spiking, (config.spiking_null,)) if spiking else {},
                     "seconds_per_wiring": spiking_seconds},

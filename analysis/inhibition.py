@@ -76,6 +76,7 @@ from flymodel.data import load_hallem_carlson
 from flymodel.experiment import Experiment
 from flymodel.learning import PlasticityRule, TrainingSchedule, synapse_norms, train_synapses
 from flymodel.plots import plot_mean_ci, save_figure
+from flymodel.spiking.circuit import min_spikes_for
 from flymodel.spiking.devices import DEVICES
 from flymodel.stats import mean_ci, paired_test
 from flymodel.validation import check_choice, check_int, check_values
@@ -85,7 +86,6 @@ MODELS = ("rate", "spiking", "learned")
 READOUTS = ("graded", "binary")
 GROUPS = ("similar", "dissimilar")
 #: Spikes per second of presentation that make a KC "responding" (circuits/drosophila_mb.toml: 8 in 1 s).
-SPIKES_PER_SECOND = 8
 #: Random-number streams drawn from each seed: trials of the pair odours, noise-sweep trials, learning trials.
 PAIR_TRIALS, SWEEP_TRIALS, LEARN_TRIALS = 0, 1, 2
 #: Measures summarised over seeds (scalars per model, gain and seed).
@@ -151,11 +151,6 @@ def _positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name}={value!r} must be a finite number > 0")
     return float(value)
-
-
-def min_spikes_for(presentation_ms: float) -> int:
-    """Spikes needed to count as responding in a presentation: 8 per 1 s (the circuit file), at least 1."""
-    return max(1, round(SPIKES_PER_SECOND * presentation_ms / 1000))
 
 
 def percent_key(fraction: float) -> str:

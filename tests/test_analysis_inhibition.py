@@ -18,7 +18,6 @@ from analysis.inhibition import (
     InhibitionConfig,
     lin_test,
     make_setup,
-    min_spikes_for,
     run_rate,
 )
 from flymodel.circuit.measures import centroid_accuracy, d_prime, sparseness_measures, treves_rolls
@@ -27,6 +26,7 @@ from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import load_circuit
 from flymodel.circuit.stimuli import odour_stimuli
 from flymodel.cli import main
+from flymodel.spiking.circuit import min_spikes_for
 from flymodel.experiment import make_config, redraw, run_experiment
 from flymodel.io import read_json, to_json
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from flymodel.circuit.rate import RateParameters
 from flymodel.circuit.spec import CircuitSpec
+from flymodel.data import load_hallem_carlson
 from flymodel.validation import check_int
 
 #: Largest number of claw combinations enumerated exactly by drive_probability.
@@ -76,6 +78,32 @@ def select_pairs(correlation: Any, n_pairs: int,
     similar = greedy(order)
     dissimilar = greedy(order[::-1])
     return similar, dissimilar
+
+
+@dataclass(frozen=True, eq=False)
+class OdourPairs:
+    """Odour pairs laid out for trials: pair_odours lists the odours of every pair (similar pairs first), rows indexes
+    pairs into it, and record gives each pair's names and receptor r, and the number of candidate odours."""
+
+    pair_odours: np.ndarray
+    rows: dict[str, list[tuple[int, int]]]
+    record: dict[str, Any]
+
+
+def driven_odour_pairs(drive: Any, n_pairs: int, min_drive: float) -> OdourPairs:
+    """n_pairs similar and n_pairs dissimilar Hallem & Carlson odours by receptor-response r (select_pairs), among the
+    odours whose drive (e.g. the fraction of a circuit's KCs they make respond) is at least min_drive."""
+    table = load_hallem_carlson()
+    correlation = receptor_correlations(table.responses)
+    candidates = np.flatnonzero(np.asarray(drive) >= min_drive)
+    similar, dissimilar = select_pairs(correlation, n_pairs, candidates)
+    rows = {"similar": [(2 * k, 2 * k + 1) for k in range(len(similar))],
+            "dissimilar": [(2 * k, 2 * k + 1) for k in range(len(similar), len(similar) + len(dissimilar))]}
+    record: dict[str, Any] = {group: [{"odours": [table.odours[i], table.odours[j]], "r": float(correlation[i, j])}
+                                      for i, j in pairs] for group, pairs in (("similar", similar),
+                                                                             ("dissimilar", dissimilar))}
+    record["candidates"] = int(len(candidates))
+    return OdourPairs(np.array([i for pair in similar + dissimilar for i in pair]), rows, record)
 
 
 def noisy_trials(rates_hz: Any, n_trials: int, noise_hz: float, rng: np.random.Generator) -> np.ndarray:

@@ -26,6 +26,15 @@ from flymodel.spiking.devices import STANDALONE, activate_device, current_genera
 from flymodel.spiking.network import Network, build_network
 from flymodel.validation import check_features
 
+#: Spikes per second of presentation for a KC to count as responding: drosophila_mb's 8 in its 1 s odour pulse.
+SPIKES_PER_SECOND = 8
+
+
+def min_spikes_for(presentation_ms: float) -> int:
+    """Spikes needed to count as responding in a presentation: SPIKES_PER_SECOND per second of it, at least 1."""
+    return max(1, round(SPIKES_PER_SECOND * presentation_ms / 1000))
+
+
 #: C++ progress report of standalone runs: one line per report period, parsed by the progress bar.
 _REPORT = 'std::cout << "flymodel-progress " << completed << std::endl << std::flush;'
 _PROGRESS = re.compile(r"flymodel-progress ([0-9.eE+-]+)")

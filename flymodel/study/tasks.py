@@ -13,17 +13,15 @@ import numpy as np
 import torch
 
 from flymodel.circuit.kwta import kwta
-from flymodel.circuit.measures import dimension, pair_discrimination, sparseness_measures
-from flymodel.circuit.odours import noisy_trials, receptor_correlations, select_pairs
+from flymodel.circuit.measures import centroid_accuracy, d_prime, dimension, sparseness_measures
+from flymodel.circuit.odours import driven_odour_pairs, noisy_trials
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import CircuitSpec
 from flymodel.circuit.stimuli import circuit_stimuli
-from flymodel.data import load_hallem_carlson
 from flymodel.io import package_versions
+from flymodel.spiking.circuit import SpikingCircuit, min_spikes_for
 from flymodel.study.spec import TRIAL_MEASURES, StudySpec
 
-#: Spikes per second of presentation for a KC to count as responding when the study shortens presentations.
-SPIKES_PER_SECOND = 8
 #: Odours in pairs must drive at least this fraction of the study circuit's KCs (rate engine, seed 0, base circuit).
 MIN_PAIR_DRIVE = 0.02
 
@@ -54,19 +52,14 @@ class Task:
 
 
 def choose_pairs(study: StudySpec) -> tuple[tuple[int, ...], dict[str, tuple[tuple[int, int], ...]]]:
-    """Similar and dissimilar odour pairs by receptor-response r (Hallem & Carlson), among odours that drive at least
-    MIN_PAIR_DRIVE of the base circuit's KCs at seed 0: one choice for the whole study, so that cells are paired."""
+    """The study's odour pairs, chosen once on the base circuit at seed 0 (flymodel.circuit.odours.driven_odour_pairs),
+    so that every cell sees the same pairs."""
     if not any(m in TRIAL_MEASURES for m in study.measures):
         return (), {}
     spec = study.circuit.replace(**{"simulation.seed": 0})
-    odours = circuit_stimuli(spec).rates_hz
-    driven = RateCircuit(spec).responding(odours).mean(axis=1)
-    similar, dissimilar = select_pairs(receptor_correlations(load_hallem_carlson().responses), study.pairs,
-                                       np.flatnonzero(driven >= MIN_PAIR_DRIVE))
-    pair_odours = tuple(i for pair in similar + dissimilar for i in pair)
-    n = len(similar)
-    return pair_odours, {"similar": tuple((2 * j, 2 * j + 1) for j in range(n)),
-                         "dissimilar": tuple((2 * j, 2 * j + 1) for j in range(n, n + len(dissimilar)))}
+    pairs = driven_odour_pairs(RateCircuit(spec).responding(circuit_stimuli(spec).rates_hz).mean(axis=1), study.pairs,
+                               MIN_PAIR_DRIVE)
+    return tuple(int(i) for i in pairs.pair_odours), {g: tuple(rows) for g, rows in pairs.rows.items()}
 
 
 def make_tasks(study: StudySpec) -> list[Task]:
@@ -122,12 +115,9 @@ def _rate_readout(spec: CircuitSpec, task: Task, clean: np.ndarray,
 def _spiking_readout(spec: CircuitSpec, task: Task, clean: np.ndarray,
                      trials: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Spike counts and responding flags from one spiking run of the clean stimuli followed by the trials."""
-    from flymodel.spiking import SpikingCircuit
-
     if task.spiking_presentation_ms is not None:
         spec = spec.replace(**{"simulation.presentation_ms": task.spiking_presentation_ms,
-                               "simulation.min_spikes": max(1, round(SPIKES_PER_SECOND * task.spiking_presentation_ms
-                                                                     / 1000))})
+                               "simulation.min_spikes": min_spikes_for(task.spiking_presentation_ms)})
     rates = clean if trials is None else np.concatenate([clean, trials.reshape(-1, trials.shape[-1])])
     with tempfile.TemporaryDirectory(prefix="flymodel_study_") as folder:
         circuit = SpikingCircuit(spec, len(rates), device=task.spiking_device, directory=folder)
@@ -151,6 +141,6 @@ def _measures(task: Task, graded: list[np.ndarray], responding: list[np.ndarray]
         shape = (len(task.pair_odours), task.trials, -1)
         g, b = graded[1].reshape(shape), responding[1].reshape(shape).astype(float)
         for group, pairs in task.pairs.items():
-            values[f"dprime_{group}"] = float(np.mean(pair_discrimination(g, list(pairs), 2, task.seed)["d_prime"]))
-            values[f"accuracy_{group}"] = float(np.mean(pair_discrimination(b, list(pairs), 2, task.seed)["accuracy"]))
+            values[f"dprime_{group}"] = float(np.mean([d_prime(g[i], g[j]) for i, j in pairs]))
+            values[f"accuracy_{group}"] = float(np.mean([centroid_accuracy(b[i], b[j], 2, task.seed) for i, j in pairs]))
     return {m: values[m] for m in task.measures}
