@@ -18,8 +18,8 @@ What is run, per dataset (its protocol of flymodel.data.protocols, query set, ti
    grid_queries − grid_queries // 3 (4 of 6: successes) and the worst grid_queries // 3 (2: failures); each with
    its 15 nearest database images in Hamming distance, ties in distance ordered at random (seeded).
 
-Each comparison is resumable: compare writes its finished runs to output_dir/partial-D-equal_k.json and
-partial-D-equal_storage.json, which run() removes once every dataset is done.
+Each comparison is resumable: compare stores each finished run at once in output_dir/tasks/ (flymodel.tasks), keyed
+by its settings and those of the codes hook, so an interrupted or extended run computes only the runs it lacks.
 
 Deviations and choices, written down:
 - Fashion-MNIST has no BioHash settings in flymodel.reproduce.BIOHASH_PARAMS (the paper does not use it); it takes
@@ -53,6 +53,7 @@ from flymodel.metrics import retrieval_precision_recall
 from flymodel.plots import plot_mean_ci, save_figure
 from flymodel.reproduce import BIOCONVHASH_PARAMS, BIOHASH_PARAMS
 from flymodel.stats import mean_ci, paired_test
+from flymodel.tasks import TASKS_DIR
 from flymodel.validation import check_choice, check_int
 
 #: Per-dataset settings of the learned hashers (chosen on validation queries, see flymodel.reproduce).
@@ -343,12 +344,14 @@ def run_dataset(config: HashingQualityConfig, dataset: str, output_dir: Path, pr
     data = protocol.load()
     n_features = int(np.prod(data.image_shape))
     started = time.perf_counter()
-    equal_k = run_compare(equal_k_config(config, dataset), progress=progress,
-                          resume=output_dir / f"partial-{dataset}-equal_k.json", on_codes=codes_hook(config, data))
+    store = output_dir / TASKS_DIR
+    hook_settings = {name: getattr(config, name) for name in ("seeds", "curve_k", "grid_method", "grid_k", "grid_queries")}
+    equal_k = run_compare(equal_k_config(config, dataset), progress=progress, store=store,
+                          on_codes=codes_hook(config, data), hook_settings=hook_settings)
     equal_k_seconds = time.perf_counter() - started
     storage_config = equal_storage_config(config, dataset, storage_of(equal_k["records"]), n_features)
     storage_records = [] if storage_config is None else run_compare(
-        storage_config, progress=progress, resume=output_dir / f"partial-{dataset}-equal_storage.json")["records"]
+        storage_config, progress=progress, store=store)["records"]
     records = equal_k["records"] + storage_records
     rows = equal_storage_rows(config, records, n_features)
     grid_record = next(r for r in equal_k["records"] if "retrieval_grid" in r)
@@ -379,13 +382,9 @@ def run_dataset(config: HashingQualityConfig, dataset: str, output_dir: Path, pr
 
 
 def run(config: HashingQualityConfig, output_dir: Path, progress: bool) -> dict[str, Any]:
-    """Run every dataset of config (resumable through partial-*.json files, removed once all are done)."""
+    """Run every dataset of config (resumable through output_dir/tasks/)."""
     config.validate()
-    output_dir = Path(output_dir)
-    results = {"datasets": {d: run_dataset(config, d, output_dir, progress) for d in config.datasets}}
-    for path in output_dir.glob("partial-*-equal_*.json"):
-        path.unlink()
-    return results
+    return {"datasets": {d: run_dataset(config, d, Path(output_dir), progress) for d in config.datasets}}
 
 
 # --- figures ------------------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ training set, as the paper chose its activity (5 % on MNIST, 0.5 % on CIFAR-10).
 
 Each (dataset, activity) is one flymodel.compare run of BioHash over the ks and seeds that fit (evaluation
 "validation": 100 queries per class from the training set, the rest as training set and database; mAP@All on MNIST,
-mAP@1000 on CIFAR-10, tie-aware), with a resume file in the output folder that is deleted when the experiment ends.
+mAP@1000 on CIFAR-10, tie-aware). Every run is stored at once in output_dir/tasks/ (flymodel.tasks), keyed by its
+settings, so an interrupted or extended sweep (more activities, ks or seeds) computes only the runs it lacks.
 BioHash's other settings are those of the reproduction (flymodel.reproduce.BIOHASH_PARAMS: raw pixels on MNIST,
 mean-centred pixels on CIFAR-10; Appendix D's schedule).
 
@@ -36,6 +37,7 @@ from flymodel.metrics import TIE_POLICIES
 from flymodel.plots import plot_mean_ci, save_figure
 from flymodel.reproduce import BIOHASH_PARAMS
 from flymodel.stats import mean_ci, paired_test
+from flymodel.tasks import TASKS_DIR
 from flymodel.validation import check_choice, check_int, check_percent, check_seeds, check_values
 
 #: Datasets with BioHash settings chosen by the paper (Appendix D).
@@ -124,14 +126,11 @@ def _best(points: list[dict[str, Any]], paper_activity: float) -> dict[str, Any]
             "map_percent": best["map_percent"], "versus_paper_activity": versus}
 
 
-def run_dataset(config: SparsityConfig, dataset: str, output_dir: Path,
-                progress: bool) -> tuple[dict[str, Any], list[Path]]:
-    """Run every activity × k that fits on one dataset; return its curves, best activities and skipped runs, and
-    the resume files written."""
+def run_dataset(config: SparsityConfig, dataset: str, output_dir: Path, progress: bool) -> dict[str, Any]:
+    """Run every activity × k that fits on one dataset; return its curves, best activities and skipped runs."""
     paper_activity = 100 * float(BIOHASH_PARAMS[dataset]["activity"])
     points: dict[int, list[dict[str, Any]]] = {k: [] for k in config.ks_of(dataset)}
     skipped: list[dict[str, Any]] = []
-    resume_files: list[Path] = []
     for activity in sorted(config.activities_of(dataset)):
         ks = []
         for k in config.ks_of(dataset):
@@ -143,25 +142,19 @@ def run_dataset(config: SparsityConfig, dataset: str, output_dir: Path,
                 skipped.append({"k": k, "requested_activity": activity, "m": m, "reason": reason})
         if not ks:
             continue
-        resume = output_dir / f"sparsity_{dataset}_{activity:g}pct.resume.json"
-        resume_files.append(resume)
-        result = run_compare(_compare_config(config, dataset, activity, tuple(ks)), progress=progress, resume=resume)
+        result = run_compare(_compare_config(config, dataset, activity, tuple(ks)), progress=progress,
+                             store=output_dir / TASKS_DIR)
         for k in ks:
             points[k].append(_point(result["records"], k, activity))
     curves = {str(k): {"points": pts, "best": _best(pts, paper_activity)} for k, pts in points.items() if pts}
     return {"protocol": get_protocol(dataset).to_dict(), "evaluation": "validation",
             "centering": BIOHASH_PARAMS[dataset]["centering"], "paper_activity": paper_activity,
-            "curves": curves, "skipped": skipped}, resume_files
+            "curves": curves, "skipped": skipped}
 
 
 def run(config: SparsityConfig, output_dir: Path, progress: bool) -> dict[str, Any]:
-    """Run the experiment on every dataset; the resume files are deleted once everything has finished."""
-    datasets, resume_files = {}, []
-    for dataset in config.datasets:
-        datasets[dataset], files = run_dataset(config, dataset, output_dir, progress)
-        resume_files += files
-    for path in resume_files:
-        path.unlink(missing_ok=True)
+    """Run the experiment on every dataset (resumable through output_dir/tasks/)."""
+    datasets = {dataset: run_dataset(config, dataset, output_dir, progress) for dataset in config.datasets}
     return {"activity_unit": "%", "seeds": list(config.seeds), "datasets": datasets}
 
 

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, (method, params) in ROWS.items():
         config = CompareConfig(dataset="mnist", methods=(method,), ks=tuple(args.ks), seeds=tuple(args.seeds),
                                method_params={method: params})
-        run = run_compare(config, progress=True, resume=f"{args.output}.partial.{len(rows)}.json", on_codes=hook)
+        run = run_compare(config, progress=True, store=f"{args.output}.tasks", on_codes=hook,
+                          hook_settings={"diagnostics": "size_diagnostics"})
         rows[name] = {"method": method, "params": params, "summary": run["summary"][method],
                       "active_bits": {str(k): active_bits(run["records"], k) for k in args.ks},
                       "diagnostics": {str(k): diagnostics(run["records"], k) for k in args.ks},

@@ -6,9 +6,9 @@ the README reads them: benchmarks/results/table1_mnist.{json,md}, table2_cifar10
 versions, seeds, date and every run; markdown with the paper's numbers beside ours and the targets checked) and the
 mAP-vs-k figure as <stem>_map_vs_k.png/.pdf; Table 3 as table3_<dataset>.{json,md}.
 With --methods, only those methods run (to <stem>_<methods>.json) and their rows then replace theirs in <stem>.json,
-so that an expensive row (BioConvHash) can be added to a finished table. Interrupted runs resume from
-<stem>[_<methods>].partial.json (Table 3: table3_<dataset>.partial/). While a table runs, --report writes
-<stem>.partial.md from the runs finished so far, and runs nothing.
+so that an expensive row (BioConvHash) can be added to a finished table. Every finished run is stored at once in
+benchmarks/results/tasks/ (flymodel.tasks), so an interrupted or extended table computes only the runs it lacks.
+While a table runs, --report writes <stem>.partial.md from the runs finished so far, and runs nothing.
 Run: python benchmarks/reproduce_tables.py mnist [cifar10] [--methods M ...] [--shadows] [--table3] [--seeds 0 1 2]
      [--device cpu] [--report]
 """
@@ -16,15 +16,16 @@ Run: python benchmarks/reproduce_tables.py mnist [cifar10] [--methods M ...] [--
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 from flymodel.io import atomic_path, read_json, write_json
 from flymodel.plots import plot_map_vs_k
 from flymodel.reproduce import (TABLE_METHODS, TABLES, channel_inhibition_table, markdown_table, merge_results,
-                                partial_results, run_channel_inhibition, run_table)
+                                partial_results, run_channel_inhibition, run_table, table_config)
 
 RESULTS = Path(__file__).parent / "results"
+#: The finished runs of every table (flymodel.tasks), kept out of git.
+STORE = RESULTS / "tasks"
 
 
 def write_table(results: dict, stem: Path) -> None:
@@ -48,30 +49,28 @@ def main() -> None:
     for dataset in args.datasets:
         if args.table3:
             stem = RESULTS / f"table3_{dataset}"
-            results = run_channel_inhibition(dataset, seeds=tuple(args.seeds), device=args.device,
-                                             resume_dir=f"{stem}.partial")
+            results = run_channel_inhibition(dataset, seeds=tuple(args.seeds), device=args.device, store=STORE)
             write_json(f"{stem}.json", results)
             with atomic_path(f"{stem}.md") as tmp:
                 tmp.write_text(channel_inhibition_table(results))
-            shutil.rmtree(f"{stem}.partial", ignore_errors=True)
             print(channel_inhibition_table(results))
             continue
         table = RESULTS / f"{TABLES[dataset].lower().replace(' ', '')}_{dataset}"
         stem = Path(f"{table}_{'_'.join(args.methods)}") if args.methods else table
-        partial = Path(f"{stem}.partial.json")
+        methods = tuple(args.methods or TABLE_METHODS)
         if args.report:
-            text = markdown_table(partial_results(dataset, partial))
+            text = markdown_table(partial_results(table_config(dataset, tuple(args.seeds), args.device, methods,
+                                                               args.shadows), STORE))
             Path(f"{stem}.partial.md").write_text(text)
             print(text)
             continue
-        results = run_table(dataset, seeds=tuple(args.seeds), device=args.device,
-                            methods=tuple(args.methods or TABLE_METHODS), resume=partial, shadow_queries=args.shadows)
+        results = run_table(dataset, seeds=tuple(args.seeds), device=args.device, methods=methods, store=STORE,
+                            shadow_queries=args.shadows)
         if args.methods:
             write_json(f"{stem}.json", results)
             if Path(f"{table}.json").exists():
                 results = merge_results(read_json(f"{table}.json"), results)
         write_table(results, table)
-        partial.unlink(missing_ok=True)
         print(markdown_table(results))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from flymodel.compare import EVALUATIONS, CompareConfig, format_table, run_compare, save_results
 from flymodel.hashing import METHODS
 from flymodel.io import atomic_path, write_json
+from flymodel.tasks import TASKS_DIR
 from flymodel.metrics import TIE_POLICIES
 from flymodel.reproduce import (
     TABLE_METHODS,
@@ -78,20 +78,18 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     output = Path(args.output or f"results/reproduce-{args.dataset}")
     if args.channel_inhibition:
         results = run_channel_inhibition(args.dataset, seeds=tuple(args.seeds), device=args.device,
-                                         progress=not args.quiet, resume_dir=output / "partial")
+                                         progress=not args.quiet, store=output / TASKS_DIR)
         write_json(output / "results.json", results)
         table = channel_inhibition_table(results)
         with atomic_path(output / "table.md") as tmp:
             tmp.write_text(table)
-        shutil.rmtree(output / "partial", ignore_errors=True)
         print(table)
         print(f"Table 3: {len(results['records'])} runs in {results['total_seconds']:.1f} s\njson: {output / 'results.json'}")
         return 0
     methods = tuple(args.methods or TABLE_METHODS)
     results = run_table(args.dataset, seeds=tuple(args.seeds), device=args.device, methods=methods,
-                        progress=not args.quiet, resume=output / "partial.json", shadow_queries=args.shadows)
+                        progress=not args.quiet, store=output / TASKS_DIR, shadow_queries=args.shadows)
     paths = save_table(results, output)
-    (output / "partial.json").unlink(missing_ok=True)
     print(markdown_table(results))
     print(f"{TABLES[args.dataset]}: {len(results['records'])} runs in {results['total_seconds']:.1f} s")
     for kind, path in paths.items():
@@ -247,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="reproduce the paper's Table 1 (mnist) or Table 2 (cifar10), and Tables 3 and 6",
         description="Run every method of Ryali et al. 2020's Table 1 (MNIST, mAP@All) or Table 2 (CIFAR-10, "
         "mAP@1000) for k = 2…32 (64 for all but BioHash and BioConvHash) over seeds, and write results.json, table.md (ours beside "
-        "the paper's, with the reproduction targets checked) and map_vs_k.png/.pdf. An interrupted run resumes "
-        "from OUTPUT/partial.json when started again with the same arguments.",
+        "the paper's, with the reproduction targets checked) and map_vs_k.png/.pdf. Each finished run is "
+        "stored at once in OUTPUT/tasks/, so an interrupted or extended run (more seeds or methods) computes only the "
+        "runs it lacks.",
     )
     reproduce.add_argument("dataset", choices=sorted(TABLES), help="mnist: Table 1; cifar10: Table 2")
     reproduce.add_argument("--methods", nargs="+", metavar="METHOD",

@@ -6,7 +6,6 @@ numbers beside ours. The seed draws the query split and the hasher's randomness 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -21,7 +20,8 @@ from tqdm.auto import tqdm
 from flymodel.data.protocols import Protocol, Split, get_protocol
 from flymodel.data.shadows import describe_shadow, shadow_rows
 from flymodel.hashing import METHODS, make_hasher
-from flymodel.io import environment_info, read_json, to_json, write_json
+from flymodel.io import environment_info, write_json
+from flymodel.tasks import TaskStore, task_key
 from flymodel.metrics import TIE_POLICIES, retrieval_scores
 from flymodel.paper import paper_map
 from flymodel.validation import check_choice, check_int
@@ -57,6 +57,10 @@ class CompareConfig:
     def ks_of(self, method: str) -> tuple[int, ...]:
         """The hash lengths run for a method: its own from method_ks, else ks."""
         return tuple(self.method_ks.get(method, self.ks))
+
+    def runs(self) -> list[tuple[int, str, int]]:
+        """Every (seed, method, k), in the order the records are returned."""
+        return [(seed, method, k) for seed in self.seeds for method in self.methods for k in self.ks_of(method)]
 
     def validate(self) -> CompareConfig:
         """Check every field and raise a ValueError naming the first bad one."""
@@ -110,23 +114,35 @@ def _evaluation_split(protocol: Protocol, labels: np.ndarray, seed: int, evaluat
 CodesHook = Callable[[dict[str, Any], np.ndarray, np.ndarray, Split], dict[str, Any]]
 
 
+def run_key(config: CompareConfig, seed: int, method: str, k: int, extra: dict[str, Any] | None = None) -> str:
+    """The task key of one run: everything that decides its record (extra: the settings of an on_codes hook), and the
+    code's version (flymodel.tasks)."""
+    return task_key({"experiment": "compare", "extra": extra or {}, "dataset": config.dataset, "evaluation": config.evaluation,
+                     "ties": config.ties, "device": config.device, "shadow_queries": config.shadow_queries,
+                     "method": method, "params": config.method_params.get(method, {}), "seed": seed, "k": k})
+
+
 def run_compare(config: CompareConfig, progress: bool = True,
-                resume: str | os.PathLike[str] | None = None, on_codes: CodesHook | None = None) -> dict[str, Any]:
+                store: str | os.PathLike[str] | None = None, on_codes: CodesHook | None = None,
+                hook_settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every (seed, method, k) of the config and return the results record (see module docstring).
 
-    With resume, the finished runs are written (atomically) to that JSON file after each run, and a later
-    call with the same config skips them: an interrupted comparison picks up where it stopped.
+    With store (a folder, flymodel.tasks.TaskStore), each finished run is written there at once, atomically and
+    keyed by run_key, and runs already there are not computed again: an interrupted or extended comparison (more
+    seeds, methods or ks) computes only the runs it lacks, and comparisons sharing a folder share their runs.
     on_codes, if given, is called after each run is scored with its record and codes (and the split whose
     .queries and .database are the codes' dataset rows); the dict it returns is merged into the record before
     the record is saved, so that more measures can be taken from the codes without fitting again (resumed runs
-    keep what it added).
+    keep what it added); hook_settings, the settings that decide what the hook adds, are part of each run's key.
     """
     config.validate()
     protocol = get_protocol(config.dataset)
     dataset = protocol.load()
-    records = _resumed_records(resume, config)
-    done = {(r["seed"], r["method"], r["k"]) for r in records}
-    runs = [(seed, method, k) for seed in config.seeds for method in config.methods for k in config.ks_of(method)]
+    runs = config.runs()
+    tasks = None if store is None else TaskStore(store)
+    keys = {run: run_key(config, *run, hook_settings) for run in runs}
+    stored = {run: tasks.get(keys[run]) for run in runs if tasks is not None and keys[run] in tasks}
+    done = set(stored)
     started = time.perf_counter()
     with tqdm(total=len(runs), initial=len(done), desc=f"compare {config.dataset}", unit="run",
               disable=not progress) as bar:
@@ -175,12 +191,11 @@ def run_compare(config: CompareConfig, progress: bool = True,
                     }
                     if on_codes is not None:
                         record.update(on_codes(record, q_codes, db_codes, split))
-                    records.append(record)
-                    if resume is not None:
-                        write_json(resume, {"config": asdict(config), "records": records})
+                    stored[(seed, method, k)] = record
+                    if tasks is not None:
+                        tasks.put(keys[(seed, method, k)], record)
                     bar.update()
-    order = {run: i for i, run in enumerate(runs)}
-    records.sort(key=lambda r: order[(r["seed"], r["method"], r["k"])])
+    records = [stored[run] for run in runs]
     return {
         "experiment": "compare",
         "config": asdict(config),
@@ -195,17 +210,6 @@ def run_compare(config: CompareConfig, progress: bool = True,
         **({"shadow": describe_shadow(dataset.image_shape),
             "summary_shadow": summarize(records, config.dataset, shadow=True)} if config.shadow_queries else {}),
     }
-
-
-def _resumed_records(path: str | os.PathLike[str] | None, config: CompareConfig) -> list[dict[str, Any]]:
-    """The finished runs stored at path by an earlier call with the same config (none if there is no file)."""
-    if path is None or not Path(path).exists():
-        return []
-    state = read_json(path)
-    if state.get("config") != json.loads(to_json(asdict(config))):
-        raise ValueError(f"resume file {path} was written for another configuration ({state.get('config')}); "
-                         "delete it or pass another path")
-    return list(state["records"])
 
 
 def storage_bits(sparse: bool, active: float, code_size: int) -> float:

@@ -9,17 +9,19 @@ on shadowed queries.
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from flymodel.compare import CompareConfig, run_compare, save_results, summarize
+from flymodel.compare import CompareConfig, run_compare, run_key, save_results, summarize
 from flymodel.data.protocols import get_protocol
 from flymodel.data.shadows import describe_shadow
-from flymodel.io import atomic_path, environment_info, read_json
+from flymodel.io import atomic_path, environment_info, to_json
 from flymodel.paper import CHANNEL_INHIBITION_KS, PAPER_CHANNEL_INHIBITION, PAPER_KS
+from flymodel.tasks import TaskStore
 from flymodel.validation import check_choice
 
 #: The table of the paper that each dataset reproduces.
@@ -79,25 +81,29 @@ def table_config(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str =
 
 def run_table(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str = "cpu",
               methods: tuple[str, ...] = TABLE_METHODS, progress: bool = True,
-              resume: str | os.PathLike[str] | None = None, shadow_queries: bool = False) -> dict[str, Any]:
-    """Run the table (see table_config) and return compare's results record with the targets checked."""
-    results = run_compare(table_config(dataset, seeds, device, methods, shadow_queries), progress=progress, resume=resume)
+              store: str | os.PathLike[str] | None = None, shadow_queries: bool = False) -> dict[str, Any]:
+    """Run the table (see table_config) and return compare's results record with the targets checked; store is
+    run_compare's task folder, so an interrupted or extended table computes only the runs it lacks."""
+    results = run_compare(table_config(dataset, seeds, device, methods, shadow_queries), progress=progress, store=store)
     results["experiment"] = f"reproduce {TABLES[dataset]}"
     results["targets"] = check_targets(results)
     return results
 
 
-def partial_results(dataset: str, path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A results record (as run_table's) from the runs finished so far in a resume file, to report a table in progress."""
-    state = read_json(path)
-    protocol = get_protocol(dataset)
-    results = {"experiment": f"reproduce {TABLES[dataset]} (in progress)", "config": state["config"],
-               "protocol": protocol.to_dict(), "tie_policy": state["config"]["ties"],
-               "evaluation": state["config"]["evaluation"], "records": state["records"],
-               "summary": summarize(state["records"], dataset)}
-    if state["config"].get("shadow_queries"):
+def partial_results(config: CompareConfig, store: str | os.PathLike[str]) -> dict[str, Any]:
+    """A results record (as run_table's) from the runs of config finished so far in a task folder, to report a table
+    in progress."""
+    tasks = TaskStore(store)
+    keys = [run_key(config, *run) for run in config.runs()]
+    records = [tasks.get(key) for key in keys if key in tasks]
+    protocol = get_protocol(config.dataset)
+    settings = json.loads(to_json(asdict(config)))
+    results = {"experiment": f"reproduce {TABLES[config.dataset]} (in progress)", "config": settings,
+               "protocol": protocol.to_dict(), "tie_policy": config.ties, "evaluation": config.evaluation,
+               "records": records, "summary": summarize(records, config.dataset)}
+    if config.shadow_queries:
         results["shadow"] = describe_shadow(protocol.load().image_shape)
-        results["summary_shadow"] = summarize(state["records"], dataset, shadow=True)
+        results["summary_shadow"] = summarize(records, config.dataset, shadow=True)
     results["targets"] = check_targets(results)
     return results
 
@@ -205,18 +211,18 @@ def _grid(rows: dict[str, dict[str, dict[str, Any]]], first: str) -> list[str]:
 def run_channel_inhibition(dataset: str, k_cis: tuple[int, ...] = (1, 5, 10, 25, 100),
                            ks: tuple[int, ...] = CHANNEL_INHIBITION_KS, seeds: tuple[int, ...] = (0,),
                            device: str = "cpu", progress: bool = True,
-                           resume_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+                           store: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Table 3: BioConvHash's mAP for each k_CI (channels kept per location) at each k, with Appendix D's other settings.
 
-    One compare run per k_CI (resumable from resume_dir/k_ci-N.json); the records gain their k_ci.
+    One compare run per k_CI, all sharing run_compare's task folder store (k_CI is part of each run's key); the
+    records gain their k_ci.
     """
     check_choice(dataset, "dataset", tuple(TABLES))
     records, started = [], time.perf_counter()
     for k_ci in k_cis:
         config = CompareConfig(dataset=dataset, methods=("bioconvhash",), ks=tuple(ks), seeds=tuple(seeds), device=device,
                                method_params={"bioconvhash": {**BIOCONVHASH_PARAMS[dataset], "k_ci": int(k_ci)}})
-        resume = None if resume_dir is None else Path(resume_dir) / f"k_ci-{k_ci}.json"
-        run = run_compare(config, progress=progress, resume=resume)
+        run = run_compare(config, progress=progress, store=store)
         records += [{**record, "k_ci": int(k_ci)} for record in run["records"]]
     summary = {}
     for k_ci in k_cis:

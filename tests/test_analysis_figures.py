@@ -84,7 +84,7 @@ def test_sparsity_records_activity_map_and_skipped_runs(sparsity_run):
             assert all(s > 0 for s in point["fit_seconds"]) and all(e >= 1 for e in point["epochs"])
         best = max(curve["points"], key=lambda p: p["map_percent"]["mean"])
         assert curve["best"]["activity"] == best["activity"]
-    assert not list(out.glob("*.resume.json"))
+    assert not list(out.glob("*.resume.json")) and len(list((out / "tasks").iterdir())) > 0  # one task store
 
 
 def test_sparsity_maps_equal_brute_force_maps_of_refitted_biohash(sparsity_run, small_mnist):

@@ -120,12 +120,16 @@ def test_on_codes_adds_to_records_and_survives_resume(small_protocol, tmp_path, 
         assert database_codes.shape == (len(split.database), record["k"])
         return {"ones": int(database_codes.sum())}
 
-    resume = tmp_path / "partial.json"
-    first = run_compare(config, progress=False, resume=resume, on_codes=hook)
+    store = tmp_path / "tasks"
+    first = run_compare(config, progress=False, store=store, on_codes=hook, hook_settings={"hook": "ones"})
     assert seen == [2, 4] and all("ones" in r for r in first["records"])
+    real_make_hasher = compare.make_hasher
     monkeypatch.setattr(compare, "make_hasher", lambda *a, **k: pytest.fail("a finished run was fitted again"))
-    again = run_compare(config, progress=False, resume=resume, on_codes=hook)
+    again = run_compare(config, progress=False, store=store, on_codes=hook, hook_settings={"hook": "ones"})
     assert [r["ones"] for r in again["records"]] == [r["ones"] for r in first["records"]]
+    monkeypatch.setattr(compare, "make_hasher", real_make_hasher)  # other hook settings: the runs are computed again
+    run_compare(config, progress=False, store=store, on_codes=hook, hook_settings={"hook": "other"})
+    assert seen == [2, 4, 2, 4] and len(list(store.iterdir())) == 4
 
 
 # --- the experiment ----------------------------------------------------------------------------------------------
@@ -209,12 +213,12 @@ def test_retrieval_grid_images_and_borders(quick_run, small_protocol):
 
 
 def test_files_round_trip_and_redraw(quick_run, tmp_path):
-    """results.json reads back; the partial files are gone; `flymodel figure` redraws the same figures, pixel for
+    """results.json reads back; the finished runs are in tasks/; `flymodel figure` redraws the same figures, pixel for
     pixel, and the same table."""
     _, results, paths, out = quick_run
     assert json.loads((out / "results.json").read_text())["datasets"].keys() == results["datasets"].keys()
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["results.json", "equal_storage_mnist.md"]
+    names = sorted(p.name for p in out.iterdir() if p.name != "tasks")
+    assert (out / "tasks").is_dir() and names == sorted(["results.json", "equal_storage_mnist.md"]
                            + [f"{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")])
     table = (out / "equal_storage_mnist.md").read_text()
     assert table == read_json(out / "results.json")["datasets"]["mnist"]["equal_storage_table"]

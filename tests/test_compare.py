@@ -8,17 +8,18 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import replace
 
 import pytest
 
 import flymodel.compare as compare
 import flymodel.io
 import flymodel.data.protocols as protocols
-from flymodel.compare import CompareConfig, run_compare, run_params
+from flymodel.compare import CompareConfig, run_compare, run_key, run_params
 from flymodel.data.images import ImageDataset, load_mnist
 from flymodel.hashing.base import Hasher
-from flymodel.io import read_json, to_json, write_json
+from flymodel.io import read_json
+from flymodel.tasks import TaskStore
 
 TINY = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(2, 4), seeds=(0,), method_ks={"lsh": (8,)})
 #: The canonical run order of TINY: seed → method → k.
@@ -35,9 +36,9 @@ def _maps(results):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Run TINY once, uninterrupted, with a resume file: return the results and the resume file's path."""
-    resume = tmp_path_factory.mktemp("resume") / "partial.json"
-    return run_compare(TINY, progress=False, resume=resume), resume
+    """Run TINY once, uninterrupted, with a task store: return the results and the store's folder."""
+    store = tmp_path_factory.mktemp("store") / "tasks"
+    return run_compare(TINY, progress=False, store=store), store
 
 
 @pytest.fixture
@@ -98,21 +99,19 @@ def test_run_params_drops_seed_for_deterministic_methods():
 
 # --- resume ------------------------------------------------------------------------------------------------------
 
-def test_resume_file_holds_every_record(tiny_run):
-    """After an uninterrupted run the resume file holds the config and all records."""
-    results, resume = tiny_run
-    state = read_json(resume)
-    assert state["config"] == json.loads(json.dumps(results["config"]))
-    assert [(r["method"], r["k"], r["seed"]) for r in state["records"]] == TINY_RUNS
-    assert [r["map"] for r in state["records"]] == _maps(results)
-    assert [p.name for p in resume.parent.iterdir()] == ["partial.json"]  # atomic writes leave no temporary files
+def test_store_holds_one_file_per_run(tiny_run):
+    """After an uninterrupted run the store holds one record per run, under its run_key, and nothing else."""
+    results, store = tiny_run
+    keys = [run_key(TINY, r["seed"], r["method"], r["k"]) for r in results["records"]]
+    assert sorted(p.name for p in store.iterdir()) == sorted(f"{key}.json" for key in keys)  # no temporary files
+    assert [read_json(store / f"{key}.json")["map"] for key in keys] == _maps(results)
 
 
 def test_resume_of_finished_run_builds_no_hasher(tiny_run, tmp_path, forbid_hashers):
-    """A second call with a complete resume file computes nothing and returns the same records."""
-    results, resume = tiny_run
-    copy = shutil.copy(resume, tmp_path / "partial.json")
-    again = run_compare(TINY, progress=False, resume=copy)
+    """A second call with a complete store computes nothing and returns the same records."""
+    results, store = tiny_run
+    copy = shutil.copytree(store, tmp_path / "tasks")
+    again = run_compare(TINY, progress=False, store=copy)
     assert _runs(again) == _runs(results)
     assert _maps(again) == _maps(results)
     assert again["summary"] == json.loads(json.dumps(results["summary"]))
@@ -168,58 +167,67 @@ def _interrupt_at(monkeypatch, target, n):
 @pytest.mark.parametrize("target, n, finished", [
     ("fit", 2, 1),    # Ctrl-C at the start of the second fit
     ("fit", 4, 3),    # Ctrl-C at the first fit of the second seed
-    ("write", 2, 1),  # Ctrl-C while the second run's record is being written to partial.json
+    ("write", 2, 1),  # Ctrl-C while the second run's record is being written to the store
 ])
 def test_resume_after_a_real_interruption_computes_only_missing_runs(use_small_mnist, tmp_path, monkeypatch, target,
                                                                      n, finished):
-    """An interrupted run leaves partial.json holding exactly its finished runs (written atomically: no temporary
+    """An interrupted run leaves the store holding exactly its finished runs (written atomically: no temporary
     files); the rerun fits only the missing runs and ends with an uninterrupted run's records."""
     uninterrupted = run_compare(SMALL, progress=False)
     assert [(r["seed"], r["method"], r["k"]) for r in uninterrupted["records"]] == SMALL_RUNS
     scratch = tmp_path / "scratch"  # compare's per-seed scratch directories go here
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    resume = tmp_path / "out" / "partial.json"
+    store = tmp_path / "out" / "tasks"
     fits = _interrupt_at(monkeypatch, target, n)
     with pytest.raises(KeyboardInterrupt):
-        run_compare(SMALL, progress=False, resume=resume)
+        run_compare(SMALL, progress=False, store=store)
     assert len(fits) == n  # the n-th run was interrupted at the start of its fit, or while its record was saved
-    assert [p.name for p in resume.parent.iterdir()] == ["partial.json"] and list(scratch.iterdir()) == []
-    state = read_json(resume)
-    assert state["config"] == json.loads(to_json(asdict(SMALL)))
-    assert [(r["seed"], r["method"], r["k"]) for r in state["records"]] == SMALL_RUNS[:finished]
-    assert [r["map"] for r in state["records"]] == _maps(uninterrupted)[:finished]
+    keys = [run_key(SMALL, *run) for run in SMALL_RUNS]
+    assert sorted(p.name for p in store.iterdir()) == sorted(f"{key}.json" for key in keys[:finished])
+    assert list(scratch.iterdir()) == []
+    assert [read_json(store / f"{key}.json")["map"] for key in keys[:finished]] == _maps(uninterrupted)[:finished]
     fits = _interrupt_at(monkeypatch, None, 0)  # records the fits, interrupts nothing
-    resumed = run_compare(SMALL, progress=False, resume=resume)
+    resumed = run_compare(SMALL, progress=False, store=store)
     classes = {"lsh": "LSH", "flyhash": "FlyHash"}
     assert fits == [(seed, classes[method], k) for seed, method, k in SMALL_RUNS[finished:]]
     assert [(r["seed"], r["method"], r["k"]) for r in resumed["records"]] == SMALL_RUNS
     assert _maps(resumed) == _maps(uninterrupted)
     assert [r["precision"] for r in resumed["records"]] == [r["precision"] for r in uninterrupted["records"]]
-    assert [r["map"] for r in read_json(resume)["records"]] == _maps(uninterrupted)
+    assert [read_json(store / f"{key}.json")["map"] for key in keys] == _maps(uninterrupted)
     assert resumed["summary"] == uninterrupted["summary"]
 
 
-def test_resume_sorts_records_into_run_order(tiny_run, tmp_path, forbid_hashers):
-    """Records stored out of order come back in the canonical seed → method → k order."""
-    results, _ = tiny_run
-    partial = write_json(tmp_path / "partial.json",
-                         {"config": results["config"], "records": results["records"][::-1]})
-    assert _runs(run_compare(TINY, progress=False, resume=partial)) == TINY_RUNS
+def test_an_extended_config_computes_only_its_new_runs(tiny_run, tmp_path, monkeypatch):
+    """More ks or seeds on a store: only the new runs are fitted, the old ones come back unchanged, in run order."""
+    results, store = tiny_run
+    copy = shutil.copytree(store, tmp_path / "tasks")
+    fits = _interrupt_at(monkeypatch, None, 0)
+    extended = replace(TINY, ks=(*TINY.ks, 8))
+    again = run_compare(extended, progress=False, store=copy)
+    assert [(cls, k) for _, cls, k in fits] == [("PCAHash", 8)]  # the one run TINY lacks (lsh has its own ks)
+    assert _runs(again) == [(m, k, s) for s, m, k in extended.runs()]
+    old = {(r["method"], r["k"], r["seed"]): r["map"] for r in results["records"]}
+    assert all(r["map"] == old[(r["method"], r["k"], r["seed"])] for r in again["records"] if r["k"] != 8)
 
 
-def test_resume_refuses_another_configuration(tiny_run, tmp_path, forbid_hashers):
-    """A resume file written for another config raises instead of mixing results."""
-    _, resume = tiny_run
-    copy = shutil.copy(resume, tmp_path / "partial.json")
-    other = CompareConfig(dataset="mnist", methods=("lsh", "pcahash"), ks=(2, 4), seeds=(0,))  # no method_ks
-    with pytest.raises(ValueError, match="another configuration"):
-        run_compare(other, progress=False, resume=copy)
+def test_run_keys_differ_by_every_setting_that_decides_a_run():
+    """A run's key changes with its dataset, evaluation, ties, device, shadows, method, parameters, seed and k, and not
+    with the other methods of the config."""
+    base = CompareConfig(dataset="mnist", methods=("lsh", "flyhash"), ks=(2,), seeds=(0,))
+    key = run_key(base, 0, "lsh", 2)
+    assert run_key(replace(base, methods=("lsh",)), 0, "lsh", 2) == key
+    others = [run_key(replace(base, dataset="cifar10"), 0, "lsh", 2), run_key(replace(base, evaluation="validation"), 0, "lsh", 2),
+              run_key(replace(base, ties="random"), 0, "lsh", 2), run_key(replace(base, device="cuda"), 0, "lsh", 2),
+              run_key(replace(base, shadow_queries=True), 0, "lsh", 2), run_key(base, 0, "flyhash", 2),
+              run_key(replace(base, method_params={"lsh": {"centering": "mean"}}), 0, "lsh", 2),
+              run_key(base, 1, "lsh", 2), run_key(base, 0, "lsh", 4), run_key(base, 0, "lsh", 2, {"hook": 1})]
+    assert len({key, *others}) == 1 + len(others)
 
 
-def test_without_resume_no_file_is_written(tmp_path, monkeypatch):
-    """resume=None never writes a state file (write_json is not called)."""
-    monkeypatch.setattr(compare, "write_json", lambda *a, **k: pytest.fail("write_json called"))
+def test_without_a_store_no_file_is_written(tmp_path, monkeypatch):
+    """store=None never writes a task file (TaskStore.put is not called)."""
+    monkeypatch.setattr(TaskStore, "put", lambda *a, **k: pytest.fail("TaskStore.put called"))
     results = run_compare(CompareConfig(methods=("lsh",), ks=(2,), seeds=(0,)), progress=False)
     assert _runs(results) == [("lsh", 2, 0)]
 

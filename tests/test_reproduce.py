@@ -212,10 +212,11 @@ def reproduce_run(tmp_path_factory):
     return status, stdout.getvalue(), out
 
 
-def test_reproduce_writes_files_and_no_partial(reproduce_run):
+def test_reproduce_writes_files_and_its_task_store(reproduce_run):
     status, _, out = reproduce_run
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md", "tasks"]
+    assert len(list((out / "tasks").iterdir())) == 12  # LSH and PCAHash at 6 ks each, one file per run
     for name in ("map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "map_vs_k.png").read_bytes().startswith(b"\x89PNG")
@@ -291,30 +292,34 @@ def test_reproduce_argparse_errors_exit_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_reproduce_help_lists_datasets_and_partial_json(capsys):
+def test_reproduce_help_lists_datasets_and_the_task_store(capsys):
     with pytest.raises(SystemExit) as info:
         main(["reproduce", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: flymodel reproduce")
-    for word in ("{cifar10,mnist}", "partial.json", "--methods", "--seeds", "--device", "--output", "--quiet",
+    for word in ("{cifar10,mnist}", "OUTPUT/tasks/", "--methods", "--seeds", "--device", "--output", "--quiet",
                  "Table 1", "Table 2"):
         assert word in text, word
 
 
 def test_partial_results_report_a_table_in_progress(tmp_path):
-    """A resume file's finished runs give a table whose header says that seeds are missing."""
-    from dataclasses import asdict
-
-    from flymodel.io import write_json
+    """The finished runs in a task store give a table whose header says that seeds are missing; runs of other
+    tables in the same store are not counted."""
+    from flymodel.compare import run_key
     from flymodel.reproduce import partial_results
+    from flymodel.tasks import TaskStore
 
     config = table_config("mnist", seeds=(0, 1), methods=("lsh", "biohash"))
     records = [{"method": "lsh", "class": "LSH", "k": 2, "seed": 0, "map": 0.12},
                {"method": "lsh", "class": "LSH", "k": 2, "seed": 1, "map": 0.13},
                {"method": "biohash", "class": "BioHash", "k": 2, "seed": 0, "map": 0.43}]
-    write_json(tmp_path / "partial.json", {"config": asdict(config), "records": records})
-    results = partial_results("mnist", tmp_path / "partial.json")
+    store = TaskStore(tmp_path / "tasks")
+    for r in records:
+        store.put(run_key(config, r["seed"], r["method"], r["k"]), r)
+    other = table_config("mnist", seeds=(0,), methods=("lsh",), device="cuda")
+    store.put(run_key(other, 0, "lsh", 4), {**records[0], "k": 4})
+    results = partial_results(config, tmp_path / "tasks")
     assert results["summary"]["lsh"]["2"]["n"] == 2 and results["summary"]["biohash"]["2"]["n"] == 1
     assert results["summary"]["lsh"]["2"]["mean"] == pytest.approx(12.5)
     assert "over 1 to 2 (not every run has finished) seeds" in markdown_table(results)
@@ -363,17 +368,17 @@ def test_channel_inhibition_table_rows_are_k_ci_with_the_papers_values():
 def test_run_channel_inhibition_runs_one_compare_per_k_ci_and_summarises(monkeypatch, tmp_path):
     seen = []
 
-    def fake_compare(config, progress=True, resume=None):
+    def fake_compare(config, progress=True, store=None):
         k_ci = config.method_params["bioconvhash"]["k_ci"]
-        seen.append((k_ci, config.ks, config.seeds, resume.name))
+        seen.append((k_ci, config.ks, config.seeds, store))
         assert config.method_params["bioconvhash"]["n_filters"] == 400 and config.methods == ("bioconvhash",)
         return {"records": [{"method": "bioconvhash", "class": "BioConvHash", "k": k, "seed": s, "map": (k_ci + k) / 1000}
                             for s in config.seeds for k in config.ks]}
 
     monkeypatch.setattr(reproduce, "run_compare", fake_compare)
-    results = reproduce.run_channel_inhibition("cifar10", k_cis=(1, 25), ks=(2, 4), seeds=(0, 1), resume_dir=tmp_path,
+    results = reproduce.run_channel_inhibition("cifar10", k_cis=(1, 25), ks=(2, 4), seeds=(0, 1), store=tmp_path,
                                                progress=False)
-    assert seen == [(1, (2, 4), (0, 1), "k_ci-1.json"), (25, (2, 4), (0, 1), "k_ci-25.json")]
+    assert seen == [(1, (2, 4), (0, 1), tmp_path), (25, (2, 4), (0, 1), tmp_path)]  # one store for every k_CI
     assert results["summary"]["25"]["4"]["mean"] == pytest.approx(2.9) and results["summary"]["25"]["4"]["n"] == 2
     assert results["summary"]["1"]["2"]["paper"] == 26.94 and results["summary"]["25"]["4"]["paper"] == 22.73
     assert {r["k_ci"] for r in results["records"]} == {1, 25} and len(results["records"]) == 8
@@ -416,10 +421,10 @@ def _recording_fits(monkeypatch, interrupt_at=0):
     return fits
 
 
-def test_reproduce_resumes_from_partial_json_after_an_interruption(mnist_head, tmp_path, monkeypatch, capsys):
-    """Ctrl-C in the third fit exits 130 leaving OUTPUT/partial.json with exactly the two finished runs and no temporary
-    file; the same command then fits only the four missing runs, removes partial.json and writes the uninterrupted
-    run's records and table."""
+def test_reproduce_resumes_from_its_task_store_after_an_interruption(mnist_head, tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the third fit exits 130 leaving OUTPUT/tasks/ with exactly the two finished runs and no temporary
+    file; the same command then fits only the four missing runs and writes the uninterrupted run's records and table;
+    a third run with another seed added fits only that seed's runs."""
     _use_first(monkeypatch, mnist_head, 3000)
     args = ["--methods", "lsh", "--seeds", "0"]
     assert _reproduce(args, tmp_path / "uninterrupted") == 0
@@ -429,18 +434,22 @@ def test_reproduce_resumes_from_partial_json_after_an_interruption(mnist_head, t
     with pytest.raises(SystemExit) as info:
         _reproduce(args, out)
     assert info.value.code == 130 and "flymodel: interrupted" in capsys.readouterr().err
-    assert fits == [2, 4, 8] and [p.name for p in out.iterdir()] == ["partial.json"]
-    partial = json.loads((out / "partial.json").read_text())
-    assert [(r["method"], r["k"]) for r in partial["records"]] == [("lsh", 2), ("lsh", 4)]
-    assert [r["map"] for r in partial["records"]] == [r["map"] for r in uninterrupted["records"][:2]]
+    assert fits == [2, 4, 8] and [p.name for p in out.iterdir()] == ["tasks"]
+    stored = [json.loads(p.read_text()) for p in (out / "tasks").iterdir()]
+    assert all(p.suffix == ".json" for p in (out / "tasks").iterdir())
+    assert sorted((r["method"], r["k"], r["map"]) for r in stored) == \
+        [("lsh", r["k"], r["map"]) for r in uninterrupted["records"][:2]]
     fits = _recording_fits(monkeypatch)
     assert _reproduce(args, out) == 0
     assert fits == [8, 16, 32, 64]
-    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md", "tasks"]
     results = json.loads((out / "results.json").read_text())
     assert [(r["k"], r["map"], r["precision"]) for r in results["records"]] == \
         [(r["k"], r["map"], r["precision"]) for r in uninterrupted["records"]]
     assert (out / "table.md").read_text() == (tmp_path / "uninterrupted" / "table.md").read_text()
+    fits = _recording_fits(monkeypatch)
+    assert _reproduce(["--methods", "lsh", "--seeds", "0", "1"], out) == 0
+    assert fits == [2, 4, 8, 16, 32, 64]  # seed 1 only
 
 
 def test_reproduce_shadows_scores_shadowed_queries_against_the_same_fits(mnist_head, tmp_path, monkeypatch):
@@ -449,7 +458,7 @@ def test_reproduce_shadows_scores_shadowed_queries_against_the_same_fits(mnist_h
     data = _use_first(monkeypatch, mnist_head, 3000)
     out = tmp_path / "shadows"
     assert _reproduce(["--methods", "lsh", "--seeds", "0", "--shadows"], out) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["map_vs_k.pdf", "map_vs_k.png", "results.json", "table.md", "tasks"]
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["shadow_queries"] is True
     assert results["shadow"] == {"columns": 22, "width": 28, "factor": 0.3, "share_of_pixels": 22 / 28}
@@ -480,13 +489,14 @@ TINY_CONV = {"n_filters": 100, "kernel_sizes": (20,), "k_ci": 10, "activity": 0.
 
 def test_reproduce_channel_inhibition_runs_one_model_per_k_ci(mnist_head, tmp_path, monkeypatch):
     """--channel-inhibition writes Table 3: one BioConvHash per k_CI and k, built with that k_CI, their mAP summarised
-    per k_CI (one model's equal to a refit scored by brute force), and no partial results left."""
+    per k_CI (one model's equal to a refit scored by brute force), and one task file per run (k_CI × k)."""
     data = _use_first(monkeypatch, mnist_head, 600)
     monkeypatch.setitem(protocols.PROTOCOLS, "mnist", Protocol("mnist", "mnist", queries_per_class=10, R=None))
     monkeypatch.setitem(reproduce.BIOCONVHASH_PARAMS, "mnist", TINY_CONV)
     out = tmp_path / "table3"
     assert _reproduce(["--channel-inhibition", "--seeds", "0"], out) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["results.json", "table.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "table.md", "tasks"]
+    assert len(list((out / "tasks").iterdir())) == 5 * len(CHANNEL_INHIBITION_KS)
     results = json.loads((out / "results.json").read_text())
     assert results["experiment"] == "reproduce Table 3" and results["k_cis"] == [1, 5, 10, 25, 100]
     assert results["ks"] == list(CHANNEL_INHIBITION_KS) and results["seeds"] == [0]

@@ -1,10 +1,5 @@
-"""Run a study's tasks in-process or on a Dask cluster, store each finished task at once, and summarise.
-
-scheduler='none' runs the tasks in this process; 'local' starts a dask.distributed LocalCluster of worker processes
-(one thread each); any other value is the address of a running scheduler (e.g. tcp://host:8786 from `dask scheduler`
-and `dask worker`, or from dask-jobqueue). Each finished task is written atomically to OUTPUT/tasks/<key>.json,
-keyed by a hash of its cell, seed, engine, settings and code version: an interrupted or extended study reruns only
-the tasks it has no file for.
+"""Run a study's tasks in-process or on a Dask cluster (flymodel.tasks), store each finished task at once in
+OUTPUT/tasks/, and summarise: per-cell means with 95 % CIs and paired contrasts with Holm-adjusted p.
 """
 
 from __future__ import annotations
@@ -21,69 +16,43 @@ from flymodel.io import environment_info, read_json, write_json
 from flymodel.stats import mean_ci, paired_test
 from flymodel.study.plots import plot_study
 from flymodel.study.spec import StudySpec
-from flymodel.study.tasks import Task, make_tasks, run_task
-
-TASKS_DIR = "tasks"
+from flymodel.study.tasks import batches, make_tasks, run_batch
+from flymodel.tasks import TASKS_DIR, TaskStore, execute
 
 
 def run_study(study: StudySpec, output_dir: str | os.PathLike[str], scheduler: str = "local",
               workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Run every task the output folder does not hold yet, then write OUTPUT/results.json; return its record."""
     started = time.perf_counter()
-    store = Path(output_dir) / TASKS_DIR
-    store.mkdir(parents=True, exist_ok=True)
+    store = TaskStore(Path(output_dir) / TASKS_DIR)
     tasks = make_tasks(study)
-    todo = [t for t in tasks if not (store / f"{t.key()}.json").exists()]
+    todo = [t for t in tasks if t.key() not in store]
     ran = 0
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=f"study {study.name}", unit="task",
               disable=not progress) as bar:
-        for task, measures in _execute(todo, scheduler, workers):
-            write_json(store / f"{task.key()}.json", {"cell": task.cell, "seed": task.seed, "engine": task.engine,
-                                                      "measures": measures})
-            ran += 1
-            bar.update()
-    records = [read_json(store / f"{t.key()}.json") for t in tasks]
+        for batch, results in execute(run_batch, batches(todo), scheduler, workers):
+            for task, measures in zip(batch, results):
+                store.put(task.key(), {"cell": task.cell, "seed": task.seed, "engine": task.engine,
+                                       "measures": measures})
+            ran += len(batch)
+            bar.update(len(batch))
+    records = [store.get(t.key()) for t in tasks]
     results = {"study": study.name, "description": study.description, "source": study.source,
                "settings": _settings(study), "environment": environment_info(), "scheduler": scheduler,
                "tasks_run": ran, "tasks_total": len(tasks), "seconds": time.perf_counter() - started,
-               "records": records, "cells": summarise(study, records), "contrasts": contrasts(study, records)}
+               "records": records, "cells": summarise(study, records), "contrasts": contrasts(study, records),
+               "loss_contrasts": loss_contrasts(study, records)}
     write_json(Path(output_dir) / "results.json", results)
     plot_study(read_json(Path(output_dir) / "results.json"), Path(output_dir))
     return results
-
-
-def _execute(tasks: list[Task], scheduler: str, workers: int | None):
-    """Yield (task, measures) as tasks finish, on the chosen scheduler."""
-    if not tasks:
-        return
-    if scheduler == "none":
-        for task in tasks:
-            yield task, run_task(task)
-        return
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
-        print(f"Dask dashboard: {client.dashboard_link}")
-        futures = {client.submit(run_task, task, pure=False): task for task in tasks}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _settings(study: StudySpec) -> dict[str, Any]:
     return {"circuit": study.circuit.to_dict(), "factors": {k: list(v) for k, v in study.factors.items()},
             "seeds": list(study.seeds), "engines": list(study.engines), "readout": study.readout, "k": study.k,
             "coding_level": study.coding_level, "measures": list(study.measures), "trials": study.trials,
-            "noise_hz": study.noise_hz, "pairs": study.pairs, "reference": study.reference,
+            "noise_hz": study.noise_hz, "pairs": study.pairs, "pair_drive": study.pair_drive,
+            "min_drive": study.min_drive, "reference": study.reference, "loss": list(study.loss),
             "spiking_presentation_ms": study.spiking_presentation_ms, "spiking_device": study.spiking_device}
 
 
@@ -139,4 +108,38 @@ def contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str,
             for contrast, p in zip(family, adjusted):
                 contrast["p_holm"] = p
             out += family
+    return out
+
+
+def loss_contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For the two [contrasts] loss measures a and b, every cell against its reference cell per engine: per seed the
+    relative losses 1 − a/a_ref and 1 − b/b_ref (seeds with a reference value <= 0 left out, and listed), their
+    means with 95 % CIs, and the paired test of loss_a − loss_b (Lin et al. 2014: similar odour pairs lose more
+    discrimination than dissimilar ones when APL is blocked), with Holm-adjusted p over the cells of each engine."""
+    if not study.loss:
+        return []
+    a_name, b_name = study.loss
+    out = []
+    for engine in study.engines:
+        family = []
+        for cell in study.cells():
+            reference = {**cell, **study.reference}
+            if cell == reference:
+                continue
+            losses: dict[str, dict[int, float]] = {}
+            for name in study.loss:
+                values, base = _values(records, cell, engine, name), _values(records, reference, engine, name)
+                losses[name] = {s: 1 - values[s] / base[s] for s in study.seeds
+                                if np.isfinite(values[s]) and np.isfinite(base[s]) and base[s] > 0}
+            seeds = [s for s in study.seeds if s in losses[a_name] and s in losses[b_name]]
+            if len(seeds) < 2:
+                continue
+            a, b = [losses[a_name][s] for s in seeds], [losses[b_name][s] for s in seeds]
+            family.append({"cell": cell, "reference": reference, "engine": engine, "measures": [a_name, b_name],
+                           "seeds": seeds, "excluded_seeds": [s for s in study.seeds if s not in seeds],
+                           f"loss_{a_name}": mean_ci(a), f"loss_{b_name}": mean_ci(b), **paired_test(a, b)})
+        adjusted = holm([c["p_t_test"] if c["p_t_test"] is not None else 1.0 for c in family])
+        for contrast, p in zip(family, adjusted):
+            contrast["p_holm"] = p
+        out += family
     return out

@@ -23,8 +23,15 @@ ENGINES = ("rate", "spiking")
 READOUTS = ("apl", "top_k", "coding_level")
 #: Measures of noise-free responses to every stimulus.
 CODE_MEASURES = ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation", "dimension")
-#: Measures of noisy trials of odour pairs (they need trials > 0 and an odour source).
-TRIAL_MEASURES = ("dprime_similar", "dprime_dissimilar", "accuracy_similar", "accuracy_dissimilar")
+#: Measures of noisy trials of odour pairs (they need trials > 0 and an odour source): d′ and held-out
+#: nearest-centroid accuracy of the graded responses (rates, spike counts) and of the binary ones (responding KCs).
+TRIAL_MEASURES = ("dprime_similar", "dprime_dissimilar", "accuracy_similar", "accuracy_dissimilar",
+                  "dprime_binary_similar", "dprime_binary_dissimilar", "accuracy_graded_similar",
+                  "accuracy_graded_dissimilar")
+#: How the odours in pairs are chosen: by their fraction of responding KCs in the study's base circuit (rate engine,
+#: seed 0), or by the expected fraction responding with APL blocked over every sparse wiring (drive_probability,
+#: the inhibition analysis' rule).
+PAIR_DRIVES = ("circuit", "blocked_wirings")
 MEASURES = CODE_MEASURES + TRIAL_MEASURES
 TOP_KEYS = ("name", "description", "circuit", "engines", "seeds", "stimuli", "overrides", "factors", "readout",
             "measures", "contrasts", "spiking")
@@ -47,14 +54,18 @@ class StudySpec:
     trials: int = 0
     noise_hz: float = 0.0
     pairs: int = 8
+    pair_drive: str = "circuit"
+    min_drive: float = 0.02
     readout: str = "apl"
     k: int | None = None
     coding_level: float | None = None
     measures: tuple[str, ...] = CODE_MEASURES
     reference: dict[str, Any] = field(default_factory=dict)
+    loss: tuple[str, ...] = ()
     spiking_presentation_ms: float | None = None
     spiking_device: str = "cpp_standalone"
     source: str = "<code>"
+    fixed_shuffle: bool = False  # kc.shuffle_seed set in [overrides]: every seed keeps that shuffle
 
     def cells(self) -> list[dict[str, Any]]:
         """Every combination of factor levels, in file order (the first factor varies slowest)."""
@@ -62,8 +73,12 @@ class StudySpec:
         return [dict(zip(names, values)) for values in itertools.product(*(self.factors[n] for n in names))]
 
     def cell_spec(self, cell: dict[str, Any], seed: int) -> CircuitSpec:
-        """The circuit of one cell and seed (the seed drives wiring and spike trains)."""
-        return self.circuit.replace(**cell, **{"simulation.seed": seed})
+        """The circuit of one cell and seed: the seed drives the wiring, the spike trains and, for shuffled connectome
+        wiring, the shuffle (unless kc.shuffle_seed is a factor or override)."""
+        spec = self.circuit.replace(**cell, **{"simulation.seed": seed})
+        if spec.kc.wiring == "shuffled" and "kc.shuffle_seed" not in cell and not self.fixed_shuffle:
+            spec = spec.replace(**{"kc.shuffle_seed": seed})
+        return spec
 
 
 def load_study(path_or_name: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> StudySpec:
@@ -99,9 +114,9 @@ def _from_tables(t: dict[str, Any], where: str) -> StudySpec:
         if not isinstance(t.get(key), str):
             raise fail(key, t.get(key), "a string" + (" (a circuit name or .toml path)" if key == "circuit" else ""))
     tables = {}
-    for key, allowed in (("stimuli", ("trials", "noise_hz", "pairs")), ("overrides", None),
+    for key, allowed in (("stimuli", ("trials", "noise_hz", "pairs", "pair_drive", "min_drive")), ("overrides", None),
                          ("factors", None), ("readout", ("kind", "k", "f")), ("measures", ("list",)),
-                         ("contrasts", ("reference",)), ("spiking", ("presentation_ms", "device"))):
+                         ("contrasts", ("reference", "loss")), ("spiking", ("presentation_ms", "device"))):
         value = t.get(key, {})
         if not isinstance(value, dict):
             raise fail(key, value, "a table")
@@ -148,6 +163,15 @@ def _from_tables(t: dict[str, Any], where: str) -> StudySpec:
     pairs = stimuli.get("pairs", 8)
     if not (isinstance(pairs, int) and not isinstance(pairs, bool) and pairs >= 1):
         raise fail("[stimuli] pairs", pairs, "an integer >= 1 (similar and dissimilar odour pairs each)")
+    pair_drive = stimuli.get("pair_drive", "circuit")
+    if pair_drive not in PAIR_DRIVES:
+        raise fail("[stimuli] pair_drive", pair_drive, f"one of {', '.join(PAIR_DRIVES)}")
+    if pair_drive == "blocked_wirings" and circuit.kc.wiring != "sparse":
+        raise fail("[stimuli] pair_drive", pair_drive, f"'circuit': 'blocked_wirings' enumerates sparse wirings, and "
+                                                       f"[kc] wiring = {circuit.kc.wiring!r}")
+    min_drive = stimuli.get("min_drive", 0.02)
+    if isinstance(min_drive, bool) or not isinstance(min_drive, (int, float)) or not 0 <= min_drive < 1:
+        raise fail("[stimuli] min_drive", min_drive, "a fraction of KCs in [0, 1)")
     readout = tables["readout"]
     kind = readout.get("kind", "apl")
     if kind not in READOUTS:
@@ -183,6 +207,12 @@ def _from_tables(t: dict[str, Any], where: str) -> StudySpec:
             raise fail(f"[contrasts] reference {key!r}", level, f"a factor of the study ({', '.join(factors) or 'none'})")
         if level not in factors[key]:
             raise fail(f"[contrasts] reference {key!r}", level, f"one of its levels {list(factors[key])}")
+    loss = tables["contrasts"].get("loss", [])
+    if loss and not (isinstance(loss, list) and len(loss) == 2 and all(m in measures for m in loss) and loss[0] != loss[1]):
+        raise fail("[contrasts] loss", loss, f"two different measures of the study ({', '.join(measures)}) whose "
+                                             "relative losses against the reference are compared")
+    if loss and not reference:
+        raise fail("[contrasts] loss", loss, "a [contrasts] reference to measure the losses against")
     if reference and len(seeds) < 2:
         raise fail("seeds", seeds, "at least 2 seeds for the paired contrasts")
     spiking = tables["spiking"]
@@ -199,7 +229,9 @@ def _from_tables(t: dict[str, Any], where: str) -> StudySpec:
     if not isinstance(description, str):
         raise fail("description", description, "a string")
     return StudySpec(name=t["name"], circuit=circuit, factors=factors, seeds=tuple(seeds), engines=tuple(engines),
-                     description=description, trials=trials, noise_hz=float(noise), pairs=pairs, readout=kind, k=k,
-                     coding_level=None if f is None else float(f), measures=tuple(measures), reference=reference,
+                     description=description, trials=trials, noise_hz=float(noise), pairs=pairs, pair_drive=pair_drive,
+                     min_drive=float(min_drive), readout=kind, k=k, coding_level=None if f is None else float(f),
+                     measures=tuple(measures), reference=reference, loss=tuple(loss),
+                     fixed_shuffle="kc.shuffle_seed" in tables["overrides"],
                      spiking_presentation_ms=None if presentation is None else float(presentation),
                      spiking_device=device, source=where)

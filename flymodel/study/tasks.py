@@ -3,27 +3,30 @@ the same function runs in-process or on a Dask worker, and the same inputs give 
 
 from __future__ import annotations
 
-import hashlib
+import atexit
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from flymodel.circuit.kwta import kwta
-from flymodel.circuit.measures import centroid_accuracy, d_prime, dimension, sparseness_measures
-from flymodel.circuit.odours import driven_odour_pairs, noisy_trials
+from flymodel.circuit.measures import dimension, pair_discrimination, sparseness_measures
+from flymodel.circuit.odours import drive_probability, driven_odour_pairs, noisy_trials
 from flymodel.circuit.rate import RateCircuit
 from flymodel.circuit.spec import CircuitSpec
 from flymodel.circuit.stimuli import circuit_stimuli
-from flymodel.io import package_versions
 from flymodel.spiking.circuit import SpikingCircuit, min_spikes_for
 from flymodel.study.spec import TRIAL_MEASURES, StudySpec
+from flymodel.tasks import task_key
 
-#: Odours in pairs must drive at least this fraction of the study circuit's KCs (rate engine, seed 0, base circuit).
-MIN_PAIR_DRIVE = 0.02
+#: The random stream of each seed's noisy trials, (seed, PAIR_TRIALS): the inhibition analysis' stream for them.
+PAIR_TRIALS = 0
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,23 @@ class Task:
 
     def key(self) -> str:
         """A hash of everything that decides the task's numbers, and of the code's version."""
-        record = {**self.__dict__, "versions": package_versions(("flymodel", "torch", "numpy", "brian2"))}
-        return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:20]
+        return task_key(self.__dict__)
 
 
 def choose_pairs(study: StudySpec) -> tuple[tuple[int, ...], dict[str, tuple[tuple[int, int], ...]]]:
-    """The study's odour pairs, chosen once on the base circuit at seed 0 (flymodel.circuit.odours.driven_odour_pairs),
-    so that every cell sees the same pairs."""
+    """The study's odour pairs (flymodel.circuit.odours.driven_odour_pairs), chosen once on the base circuit so that
+    every cell sees the same pairs: among odours that make at least min_drive of its KCs respond (rate engine,
+    seed 0), or whose expected fraction responding with APL blocked over every sparse wiring is at least min_drive
+    (pair_drive = 'blocked_wirings', the inhibition analysis' rule)."""
     if not any(m in TRIAL_MEASURES for m in study.measures):
         return (), {}
     spec = study.circuit.replace(**{"simulation.seed": 0})
-    pairs = driven_odour_pairs(RateCircuit(spec).responding(circuit_stimuli(spec).rates_hz).mean(axis=1), study.pairs,
-                               MIN_PAIR_DRIVE)
+    rates = circuit_stimuli(spec).rates_hz
+    if study.pair_drive == "blocked_wirings":
+        drive = drive_probability(rates, spec)
+    else:
+        drive = RateCircuit(spec).responding(rates).mean(axis=1)
+    pairs = driven_odour_pairs(drive, study.pairs, study.min_drive)
     return tuple(int(i) for i in pairs.pair_odours), {g: tuple(rows) for g, rows in pairs.rows.items()}
 
 
@@ -85,7 +93,7 @@ def run_task(task: Task) -> dict[str, float]:
     clean = circuit_stimuli(spec).rates_hz
     trials = None
     if task.trials:
-        rng = np.random.default_rng((task.seed, 1))  # trial noise: the seed's own stream, shared by every cell
+        rng = np.random.default_rng((task.seed, PAIR_TRIALS))  # trial noise: the seed's own, shared by every cell
         trials = noisy_trials(clean[list(task.pair_odours)], task.trials, task.noise_hz, rng)
     if task.engine == "rate":
         graded, responding = _rate_readout(spec, task, clean, trials)
@@ -114,24 +122,67 @@ def _rate_readout(spec: CircuitSpec, task: Task, clean: np.ndarray,
 
 def _spiking_readout(spec: CircuitSpec, task: Task, clean: np.ndarray,
                      trials: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Spike counts and responding flags from one spiking run of the clean stimuli followed by the trials."""
+    """Spike counts and responding flags from one spiking run of the trials followed by the clean stimuli (trials
+    first: their spike trains are then those of a run of the trials alone, as in the inhibition analysis)."""
     if task.spiking_presentation_ms is not None:
         spec = spec.replace(**{"simulation.presentation_ms": task.spiking_presentation_ms,
                                "simulation.min_spikes": min_spikes_for(task.spiking_presentation_ms)})
-    rates = clean if trials is None else np.concatenate([clean, trials.reshape(-1, trials.shape[-1])])
-    with tempfile.TemporaryDirectory(prefix="flymodel_study_") as folder:
-        circuit = SpikingCircuit(spec, len(rates), device=task.spiking_device, directory=folder)
-        counts = circuit.run(rates).counts.astype(float)
-    parts = [counts[:len(clean)]] + ([] if trials is None else [counts[len(clean):]])
+    n_trials = 0 if trials is None else trials.shape[0] * trials.shape[1]
+    rates = clean if trials is None else np.concatenate([trials.reshape(-1, trials.shape[-1]), clean])
+    counts = worker_circuit(spec, len(rates), task.spiking_device).run(rates, apl_gain_mv=spec.apl.gain_mv)
+    counts = counts.counts.astype(float)
+    parts = [counts[n_trials:]] + ([] if trials is None else [counts[:n_trials]])
     if task.readout == "top_k":
         masks = [kwta(torch.from_numpy(c), task.k).numpy() for c in parts]
         return [np.where(m, c, 0.0) for c, m in zip(parts, masks)], masks
     return parts, [c >= spec.simulation.min_spikes for c in parts]
 
 
+#: This process's spiking circuit, kept between tasks: (build signature, circuit). Brian2 holds one device per
+#: process, so one circuit at a time; the APL gain is a run_arg and needs no new build.
+_WORKER_BUILD: dict[str, Any] = {}
+
+
+def worker_circuit(spec: CircuitSpec, n_stimuli: int, device: str) -> SpikingCircuit:
+    """The spiking circuit for spec, built in this process's one build directory, or the last one built when it
+    differs only in the APL gain (passed to run() as a run_arg): a sweep of gains on one seed compiles once."""
+    structure = {**spec.to_dict(), "apl": {**spec.to_dict()["apl"], "gain_mv": None}}
+    signature = json.dumps({"spec": structure, "n_stimuli": n_stimuli, "device": device}, sort_keys=True, default=str)
+    cached = _WORKER_BUILD.get("circuit")
+    if _WORKER_BUILD.get("signature") == signature and cached is not None and cached.is_active():
+        _WORKER_BUILD["reused"] = _WORKER_BUILD.get("reused", 0) + 1
+        return cached
+    folder = Path(tempfile.gettempdir()) / f"flymodel_study_build_{os.getpid()}"
+    if "signature" not in _WORKER_BUILD:
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    _WORKER_BUILD.update(signature=signature, circuit=SpikingCircuit(spec, n_stimuli, device=device, directory=folder),
+                         builds=_WORKER_BUILD.get("builds", 0) + 1)
+    return _WORKER_BUILD["circuit"]
+
+
+def run_batch(tasks: list[Task]) -> list[dict[str, float]]:
+    """The measures of tasks run one after another in this process (on a Dask worker, one task of the scheduler):
+    a batch holds the spiking tasks that share a build, so that the build is compiled once for all of them."""
+    return [run_task(task) for task in tasks]
+
+
+def batches(tasks: list[Task]) -> list[list[Task]]:
+    """The tasks grouped for run_batch: spiking tasks that differ only in the APL gain together, every other task
+    alone, in the order of their first task."""
+    groups: dict[str, list[Task]] = {}
+    for task in tasks:
+        if task.engine == "spiking":
+            circuit = {**task.circuit, "apl": {**task.circuit["apl"], "gain_mv": None}}
+            key = json.dumps([circuit, task.__dict__ | {"circuit": None, "cell": None}], sort_keys=True, default=str)
+        else:
+            key = task.key()
+        groups.setdefault(key, []).append(task)
+    return list(groups.values())
+
+
 def _measures(task: Task, graded: list[np.ndarray], responding: list[np.ndarray]) -> dict[str, float]:
-    """The study's measures: code measures of the clean responses; d′ (graded) and held-out accuracy (binary) of the
-    odour pairs' noisy trials."""
+    """The study's measures: code measures of the clean responses; d′ and held-out nearest-centroid accuracy (two
+    folds) of the odour pairs' noisy trials, on the graded responses and on the binary ones (responding KCs)."""
     values: dict[str, float] = {}
     code = sparseness_measures(graded[0], responding[0])
     for name in ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation"):
@@ -139,8 +190,11 @@ def _measures(task: Task, graded: list[np.ndarray], responding: list[np.ndarray]
     values["dimension"] = dimension(graded[0])
     if len(graded) > 1:
         shape = (len(task.pair_odours), task.trials, -1)
-        g, b = graded[1].reshape(shape), responding[1].reshape(shape).astype(float)
-        for group, pairs in task.pairs.items():
-            values[f"dprime_{group}"] = float(np.mean([d_prime(g[i], g[j]) for i, j in pairs]))
-            values[f"accuracy_{group}"] = float(np.mean([centroid_accuracy(b[i], b[j], 2, task.seed) for i, j in pairs]))
+        readouts = {"graded": graded[1].reshape(shape), "binary": responding[1].reshape(shape).astype(float)}
+        for readout, x in readouts.items():
+            for group, pairs in task.pairs.items():
+                scores = pair_discrimination(x, list(pairs), 2, task.seed)
+                d, accuracy = float(np.mean(scores["d_prime"])), float(np.mean(scores["accuracy"]))
+                values[f"dprime_{group}" if readout == "graded" else f"dprime_binary_{group}"] = d
+                values[f"accuracy_{group}" if readout == "binary" else f"accuracy_graded_{group}"] = accuracy
     return {m: values[m] for m in task.measures}

@@ -1,0 +1,87 @@
+"""Resumable tasks: a folder of finished task records keyed by a hash, and one executor that runs the missing ones
+in this process or on a dask.distributed cluster.
+
+Studies, the hashing comparisons and the sweeps built on them (sparsity, Table 3's channel inhibition) all store
+their finished work here: each task is written atomically to FOLDER/<key>.json as soon as it finishes, keyed by a
+hash of everything that decides its numbers and of the code's version, so an interrupted or extended run computes
+only the tasks it has no file for.
+
+scheduler='none' runs the tasks in this process; 'local' starts a LocalCluster of worker processes with one thread
+each; any other value is the address of a running scheduler (e.g. tcp://host:8786 from `dask scheduler` and
+`dask worker`, or from dask-jobqueue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flymodel.io import package_versions, read_json, write_json
+
+T = TypeVar("T")
+#: The task folder's name inside an output folder.
+TASKS_DIR = "tasks"
+#: Packages whose versions are part of every task key: a new release recomputes instead of mixing results.
+KEY_PACKAGES = ("flymodel", "torch", "numpy", "brian2")
+
+
+def task_key(fields: dict[str, Any]) -> str:
+    """A hash of the fields that decide a task's numbers and of the code's version (KEY_PACKAGES)."""
+    record = {**fields, "versions": package_versions(KEY_PACKAGES)}
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class TaskStore:
+    """A folder of finished task records, one JSON file per key, each written atomically."""
+
+    def __init__(self, folder: str | os.PathLike[str]):
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def __len__(self) -> int:
+        return len(list(self.folder.glob("*.json"))) if self.folder.is_dir() else 0
+
+    def get(self, key: str) -> dict[str, Any]:
+        return read_json(self.path(key))
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json(self.path(key), record)
+
+
+def execute(function: Callable[[T], Any], tasks: Iterable[T], scheduler: str = "none",
+            workers: int | None = None) -> Iterator[tuple[T, Any]]:
+    """Yield (task, function(task)) as tasks finish, on the chosen scheduler (see the module docstring)."""
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if scheduler == "none":
+        for task in tasks:
+            yield task, function(task)
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        print(f"Dask dashboard: {client.dashboard_link}")
+        futures = {client.submit(function, task, pure=False): task for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
