@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from figures import assert_same_figures
 
-import flymodel.study.run as study_run
+import flymodel.study.tasks as study_tasks
 from flymodel.circuit.spec import CircuitSpec
 from flymodel.circuit.stimuli import circuit_stimuli
 from flymodel.cli import main
@@ -36,6 +36,9 @@ def write(tmp_path, text: str):
      r"\[contrasts\] reference 'kc\.fan_in' = 5: expected one of its levels \[4, 6\]"),
     ('[readout]\nkind = "wta"\n', r"\[readout\] kind = 'wta': expected one of apl, top_k, coding_level"),
     ('engines = ["nest"]\n', r"engines = \['nest'\]: expected a non-empty list of distinct engines"),
+    ('[stimuli]\npair_drive = "best"\n', r"\[stimuli\] pair_drive = 'best': expected one of circuit, blocked_wirings"),
+    ('seeds = 2\n[factors]\n"kc.fan_in" = [4, 6]\n[contrasts]\nreference = { "kc.fan_in" = 6 }\nloss = ["dimension"]\n',
+     r"\[contrasts\] loss = \['dimension'\]: expected two different measures of the study"),
 ])
 def test_study_file_errors_name_the_key_and_the_expected_value(tmp_path, text, match):
     with pytest.raises(StudySpecError, match=match):
@@ -58,11 +61,11 @@ def test_interrupted_study_resumes_with_only_the_missing_tasks(tmp_path, monkeyp
         calls.append(task)
         return run_task(task)
 
-    monkeypatch.setattr(study_run, "run_task", interrupted)
+    monkeypatch.setattr(study_tasks, "run_task", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_study(study, tmp_path / "resumed", scheduler="none", progress=False)
     assert len(list((tmp_path / "resumed" / "tasks").glob("*.json"))) == 2
-    monkeypatch.setattr(study_run, "run_task", run_task)
+    monkeypatch.setattr(study_tasks, "run_task", run_task)
     resumed = run_study(study, tmp_path / "resumed", scheduler="none", progress=False)
     assert resumed["tasks_run"] == 2 and resumed["tasks_total"] == 4
     assert resumed["records"] == whole["records"] and resumed["cells"] == whole["cells"]
@@ -124,3 +127,74 @@ def test_figures_are_drawn_from_the_json_and_redrawn_identically(tmp_path, capsy
     assert {p.name for p in (tmp_path / "run").glob("*.png")} == {"study_measures.png", "study_contrasts.png"}
     assert main(["figure", "study", "--results", str(tmp_path / "run"), "--output", str(tmp_path / "again")]) == 0
     assert_same_figures(tmp_path / "run", tmp_path / "again")
+
+
+# --- the inhibition analysis as a study ------------------------------------------------------------------------
+
+def _inhibition_and_study(tmp_path, engine, kc_n, seeds, **config):
+    """The inhibition analysis and the apl_gain study with the same circuit, seeds, pairs, trials and gains (intact
+    and blocked): the analysis' per-seed measures by percent of the intact gain, and the study's results."""
+    from analysis.inhibition import InhibitionConfig
+    from analysis.inhibition import run as run_inhibition
+
+    config = InhibitionConfig(models=(engine,), apl_fractions=(1.0, 0.0), seeds=seeds, kc_n=kc_n,
+                              noise_levels_hz=(), **config)
+    analysis = run_inhibition(config, tmp_path / "analysis", progress=False)
+    intact = analysis["settings"]["intact_gain_mv"]
+    study = load_study("apl_gain", {"engines": [engine], "seeds": list(seeds), "factors.apl.gain_mv": [intact, 0.0],
+                                    "overrides": {"kc.n": kc_n}, "contrasts.reference": {"apl.gain_mv": intact},
+                                    "stimuli.pairs": config.n_pairs, "stimuli.trials": config.n_trials,
+                                    "spiking.presentation_ms": config.spiking_presentation_ms})
+    return analysis, intact, run_study(study, tmp_path / "study", scheduler="none", progress=False)
+
+
+#: Study measure → the inhibition analysis' key (code measures: its noise-free all_* measures of the 110 odours).
+SAME_AS_INHIBITION = {"dprime_similar": "graded_d_prime_similar", "dprime_dissimilar": "graded_d_prime_dissimilar",
+                      "dprime_binary_similar": "binary_d_prime_similar",
+                      "dprime_binary_dissimilar": "binary_d_prime_dissimilar",
+                      "accuracy_similar": "binary_accuracy_similar", "accuracy_dissimilar": "binary_accuracy_dissimilar"}
+CODE_AS_INHIBITION = {m: f"all_{m}" for m in ("fraction_responding", "population_sparseness", "lifetime_sparseness",
+                                              "mean_correlation")}
+
+
+def _assert_same_numbers(analysis, intact, study, engine, names):
+    for gain, percent in ((intact, "100"), (0.0, "0")):
+        per_seed = analysis["models"][engine]["gains"][percent]["per_seed"]
+        for measure, key in names.items():
+            ours = [r["measures"][measure] for r in study["records"] if r["cell"]["apl.gain_mv"] == gain]
+            assert ours == pytest.approx(per_seed[key], rel=1e-12, abs=1e-12), (gain, measure)
+
+
+def test_apl_gain_study_gives_the_inhibition_analysis_numbers_in_the_rate_engine(tmp_path):
+    """Same seeds, same numbers: sparseness of the 110 odours, d′ and accuracy of both readouts, and the Lin test's
+    paired difference of the binary d′ losses."""
+    analysis, intact, study = _inhibition_and_study(tmp_path, "rate", 2000, (0, 1, 2), n_pairs=4, n_trials=6)
+    _assert_same_numbers(analysis, intact, study, "rate", {**SAME_AS_INHIBITION, **CODE_AS_INHIBITION})
+    lin = analysis["models"]["rate"]["lin_test"]["binary"]
+    (loss,) = study["loss_contrasts"]
+    assert loss["cell"] == {"apl.gain_mv": 0.0} and loss["seeds"] == lin["seeds"]
+    assert loss["mean_difference"] == pytest.approx(lin["loss_test"]["mean_difference"], rel=1e-12)
+    assert loss["loss_dprime_binary_similar"]["mean"] == pytest.approx(lin["loss_similar_ci"]["mean"], rel=1e-12)
+
+
+def test_apl_gain_study_gives_the_inhibition_analysis_numbers_in_the_spiking_engine(tmp_path):
+    """The spiking trials come first in the study's run, so their spike trains are the analysis' own; the two gains of
+    a seed share one build (the gain is a run_arg)."""
+    builds = study_tasks._WORKER_BUILD.get("builds", 0)
+    analysis, intact, study = _inhibition_and_study(tmp_path, "spiking", 300, (0, 1), n_pairs=2, n_trials=4,
+                                                    spiking_presentation_ms=50.0)
+    _assert_same_numbers(analysis, intact, study, "spiking", SAME_AS_INHIBITION)
+    assert study_tasks._WORKER_BUILD["builds"] == builds + 2  # one per seed, for both gains
+
+
+def test_loss_contrasts_compare_relative_losses_paired_over_seeds(tmp_path):
+    study = load_study("apl_gain", {"engines": ["rate"], "seeds": 3, "factors.apl.gain_mv": [0.3, 0.075, 0.0],
+                                    "stimuli.pairs": 3, "stimuli.trials": 4})
+    results = run_study(study, tmp_path, scheduler="none", progress=False)
+    value = {(r["cell"]["apl.gain_mv"], r["seed"], m): v for r in results["records"] for m, v in r["measures"].items()}
+    contrasts = {c["cell"]["apl.gain_mv"]: c for c in results["loss_contrasts"]}
+    assert sorted(contrasts) == [0.0, 0.075]
+    for gain, contrast in contrasts.items():
+        loss = {m: [1 - value[(gain, s, m)] / value[(0.3, s, m)] for s in range(3)] for m in study.loss}
+        assert contrast["mean_difference"] == pytest.approx(np.mean(np.subtract(*loss.values())), rel=1e-12)
+        assert contrast["p_holm"] >= contrast["p_t_test"]
