@@ -17,13 +17,14 @@ $(STAMP): pyproject.toml
 TABLE1_CPU_METHODS := lsh pcahash flyhash spectralhash itq naivebiohash biohash
 ANALYZE := $(BIN)/flymodel analyze
 
-# The main job: every analysis at its CPU-sized settings (README, Analyses; its run time is in benchmarks/results/main_job.json).
+# The main job: every analysis at its CPU-sized settings and the claws study on a LocalCluster (README, Analyses; its run time is in benchmarks/results/main_job.json).
 run: $(STAMP)
 	$(ANALYZE) inhibition --preset main --output $(RESULTS)/inhibition
 	$(ANALYZE) hashing_quality --preset quick --output $(RESULTS)/hashing_quality
 	$(ANALYZE) sparsity --preset quick --output $(RESULTS)/sparsity
 	$(ANALYZE) activity_tsne --preset quick --output $(RESULTS)/activity_tsne
 	$(ANALYZE) portraits --output $(RESULTS)/portraits
+	$(BIN)/flymodel study claws --output $(RESULTS)/study_claws --quiet
 	@echo "Results (results.json) and figures (PNG, PDF) of each analysis: $(RESULTS)/<analysis>/"
 
 # The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (README, Table 1).

@@ -633,6 +633,98 @@ def _connectome(engine: str, null: str, name: str) -> dict[str, Any]:
     return load(CONNECTOME)[engine]["tests"][null][name]
 
 
+# --- hypothesis studies (flymodel study) ----------------------------------------------------------------------------
+
+STUDIES = "analysis/results/studies/{}/results.json"
+STUDY_SCALING = "benchmarks/results/study_scaling.json"
+
+
+def study(name: str) -> dict[str, Any]:
+    return load(STUDIES.format(name))
+
+
+def study_cell(name: str, cell: dict[str, Any], measure: str, engine: str = "rate") -> dict[str, Any]:
+    """A study cell's mean and 95 % CI of one measure."""
+    return next(c["measures"][measure] for c in study(name)["cells"] if c["cell"] == cell and c["engine"] == engine)
+
+
+def study_contrast(name: str, cell: dict[str, Any], measure: str, engine: str = "rate") -> dict[str, Any]:
+    return next(c for c in study(name)["contrasts"] if c["cell"] == cell and c["measure"] == measure and c["engine"] == engine)
+
+
+def best_level(name: str, factor: str, measure: str) -> Any:
+    """The level of a one-factor study whose mean of the measure is largest."""
+    cells = [c for c in study(name)["cells"] if c["engine"] == "rate"]
+    return max(cells, key=lambda c: c["measures"][measure]["mean"])["cell"][factor]
+
+
+def _ci(stats: dict[str, Any], scale: float = 1.0, digits: int = 1) -> str:
+    return f"{scale * stats['mean']:.{digits}f} [{scale * stats['ci_low']:.{digits}f}, {scale * stats['ci_high']:.{digits}f}]"
+
+
+def _difference(c: dict[str, Any], scale: float = 1.0, digits: int = 1, unit: str = "") -> str:
+    return minus(f"{scale * c['mean_difference']:+.{digits}f} [{scale * c['ci_low']:+.{digits}f}, {scale * c['ci_high']:+.{digits}f}]"
+                 f"{unit} (Holm p {c['p_holm']:.2g})")
+
+
+def _lin(engine: str) -> str:
+    c = next(c for c in study("apl_gain")["loss_contrasts"] if c["engine"] == engine and c["cell"] == {"apl.gain_mv": 0.0})
+    return (f"{engine}: similar {_ci(c['loss_dprime_binary_similar'], 100, 0)} %, dissimilar "
+            f"{minus(_ci(c['loss_dprime_binary_dissimilar'], 100, 0))} %, difference {_difference(c, 100, 0, ' points')}")
+
+
+def studies_table() -> str:
+    """One row per shipped study: its command, size, run time and key result, from its results.json."""
+    k_opt = best_level("litwin_kumar_2017", "kc.fan_in", "dimension")
+    lk = {k: study_cell("litwin_kumar_2017", {"kc.fan_in": k}, "dimension") for k in (1, 7, 50, k_opt)}
+    claws_opt = best_level("claws", "kc.fan_in", "dimension")
+    claws_dprime = best_level("claws", "kc.fan_in", "dprime_similar")
+    null = {"kc.wiring": "shuffled", "kc.null": "degree_preserving"}
+    body = [
+        ("`apl_gain`", "Lin et al. 2014: does blocking APL cost similar-odour discrimination?",
+         "loss of binary d′ at gain 0 against the intact 0.3 mV, " + "; ".join(_lin(e) for e in ("rate", "spiking"))),
+        ("`claws`", "why about six claws? (drosophila_mb, top 100 of 2,000 KCs, 110 odours)",
+         f"dimension peaks at K = {claws_opt} ({_ci(study_cell('claws', {'kc.fan_in': claws_opt}, 'dimension'))}), "
+         f"K = 6: {_ci(study_cell('claws', {'kc.fan_in': 6}, 'dimension'))}, K = 24 (every PN): "
+         f"{_ci(study_cell('claws', {'kc.fan_in': 24}, 'dimension'))}; similar-pair d′ peaks at K = {claws_dprime} "
+         f"({_ci(study_cell('claws', {'kc.fan_in': claws_dprime}, 'dprime_similar'), digits=2)}), K = 6: "
+         f"{_ci(study_cell('claws', {'kc.fan_in': 6}, 'dprime_similar'), digits=2)}"),
+        ("`litwin_kumar_2017`", "where is the optimum K for M = 50 inputs (N = 2,000, f = 0.1)?",
+         f"optimum K = {k_opt} (dimension {_ci(lk[k_opt])}); K = 1: {_ci(lk[1])}, K = 7: {_ci(lk[7])}, "
+         f"K = 50: {lk[50]['mean']:.2f}"),
+        ("`connectome`", "is the hemibrain wiring better than its shuffles?",
+         f"no: degree-preserving shuffles minus the data, dimension {_difference(study_contrast('connectome', null, 'dimension'), digits=2)}, "
+         f"similar-pair d′ {_difference(study_contrast('connectome', null, 'dprime_similar'), digits=2)}"),
+    ]
+    rendered = []
+    for name, question, result in body:
+        r = study(name.strip("`"))
+        rendered.append((name, question, r["tasks_total"], seconds_text(r["total_seconds"]), result))
+    return rows(("study", "question", "tasks", "time (2 workers)", "key result (mean [95 % CI] over seeds)"), "llrrl", rendered)
+
+
+def study_scaling() -> str:
+    """The scaling benchmark's runs: wall time, start-up and speed-ups, from benchmarks/results/study_scaling.json."""
+    runs = load(STUDY_SCALING)["runs"]
+    labels = {"none": "in-process (`--scheduler none`)", "local_1": "LocalCluster, 1 worker",
+              "local_2": "LocalCluster, 2 workers", "address_2": "`dask scheduler` + 2 `dask worker` (address)",
+              "local_2_malloc_trim": "LocalCluster, 2 workers, Dask's default worker environment"}
+    body = []
+    for key, label in labels.items():
+        run = runs[key]
+        body.append((label, f"{run['seconds']:.1f}", f"{run['scheduler_startup_seconds']:.1f}",
+                     f"{run['speedup_vs_none']:.2f}×", f"{run['compute_speedup_vs_none']:.2f}×"))
+    larger = load(STUDY_SCALING)["larger"]
+    if larger:
+        body.append((f"{larger['seeds']} seeds ({larger['tasks']} tasks): in-process", f"{larger['none']['seconds']:.1f}",
+                     "0.0", "1.00×", "1.00×"))
+        body.append((f"{larger['seeds']} seeds: LocalCluster, 2 workers", f"{larger['local_2']['seconds']:.1f}",
+                     f"{larger['local_2']['scheduler_startup_seconds']:.1f}", f"{larger['speedup']:.2f}×",
+                     f"{larger['compute_speedup']:.2f}×"))
+    return rows(("claws study (10 seeds, 110 tasks unless said)", "seconds", "of which cluster start-up", "speed-up vs in-process",
+                 "speed-up after start-up"), "lrrrr", body)
+
+
 # --- tables registered for README blocks ----------------------------------------------------------------------------
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -658,6 +750,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "circuit_hash": circuit_hash,
     "connectome_tests": connectome_tests,
     "connectome_cooccurrence": connectome_cooccurrence,
+    "studies": studies_table,
+    "study_scaling": study_scaling,
 }
 
 
@@ -706,6 +800,20 @@ def _t2_epochs(k: int) -> str:
 
 
 QUOTES: list[Quote] = [
+    # the studies
+    Quote("with it every numpy array of the tasks was mapped and unmapped anew, and the first {} claws tasks took {:.1f} s\n"
+          "in one worker against {:.1f} s without it and {:.1f} s in-process.",
+          lambda: tuple(load(STUDY_SCALING)["malloc_trim_per_task"][k] for k in
+                        ("tasks", "dask_default_environ_seconds", "flymodel_environ_seconds", "in_process_seconds"))),
+    Quote("benchmarks/study_vs_inhibition.py` compares the committed runs seed by seed: the largest difference is {} in the\n"
+          "  rate engine and {} in the spiking engine",
+          lambda: tuple(f"{max(load('benchmarks/results/study_vs_inhibition.json')['engines'][e]['largest_absolute_difference'].values()):.2g}"
+                        for e in ("rate", "spiking"))),
+    Quote("participation ratio) the optimum stays at K = {} (`analysis/results/studies/litwin_kumar_2017_p10000/`, {} seeds).\n"
+          "  With binary units (`dimension_binary`, the paper's Heaviside units) it is K = {}.",
+          lambda: (best_level("litwin_kumar_2017_p10000", "kc.fan_in", "dimension"),
+                   len(study("litwin_kumar_2017_p10000")["settings"]["seeds"]),
+                   best_level("litwin_kumar_2017", "kc.fan_in", "dimension_binary"))),
     # the connectome analysis
     Quote("Its APL gain of {:g} mV was calibrated", lambda: (
         load("benchmarks/results/hemibrain_calibration.json")["apl_weights"]["uniform"]["chosen"]["gain_mv"],)),
@@ -901,7 +1009,7 @@ QUOTES: list[Quote] = [
     Quote("The steady state costs {:.1f} matrix-product passes on MNIST, within the target of 4, but {:.0f} on the inhibition load",
           lambda: tuple(load(RATE_ENGINE)["workloads"][w]["matmul_passes"] for w in ("mnist", "inhibition"))),
     # run times and provenance
-    Quote("t-SNE, portraits), {} on 2 cores", lambda: (seconds_text(load(MAIN_JOB)["wall_seconds"]),)),
+    Quote("t-SNE, portraits) and the claws study, {} on 2 cores", lambda: (seconds_text(load(MAIN_JOB)["wall_seconds"]),)),
     Quote("# learned PN→KC synapses, ~{:.0f} s",
           lambda: (next(r["train_seconds"] for r in load(BIOHASH_SPEED)["results"] if r["centering"] == "mean" and r["k"] == 16),)),
     Quote("3 seeds; the committed run took {} min) into `results/mnist/`", lambda: (run_minutes(TABLE1),)),
@@ -931,7 +1039,8 @@ QUOTES: list[Quote] = [
 STATIC: tuple[str, ...] = (
     # counts of the data files (shared/data/README.md), checked by tests/test_connectome.py
     "every pair stays (6.15", "the others keep 5.44",
-    # settings of the connectome analysis and the studies
+    # settings of the connectome analysis and the studies; the scaling target of issue 16; an example address
+    "The target of 1.7× with 2 workers", "tcp://10.0.0.5:8786",
     "Benjamini–Hochberg at 5 %", "mean with its 95 % t interval",
     # versions and sections
     "Python 3.11", "DoOR 2.0", "section 2.1", "section 2.4", "GPL-3.0", "CeCILL-2.1",

@@ -188,7 +188,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path("results") / "study" / study.name
     results = run_study(study, output, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet)
     print(f"study {study.name}: {results['tasks_run']} of {results['tasks_total']} tasks run in "
-          f"{results['seconds']:.1f} s ({args.scheduler}); results: {output / 'results.json'}")
+          f"{results['total_seconds']:.1f} s ({args.scheduler}); results: {output / 'results.json'}")
     return 0
 
 

@@ -13,9 +13,11 @@ each; any other value is the address of a running scheduler (e.g. tcp://host:878
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,13 +27,24 @@ from flymodel.io import package_versions, read_json, write_json
 T = TypeVar("T")
 #: The task folder's name inside an output folder.
 TASKS_DIR = "tasks"
+#: Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns; setting it disables glibc's dynamic mmap
+#: threshold, so every large numpy array is mmap'ed and unmapped again, and study tasks ran 2–3× slower in workers
+#: than in-process (measured on the claws study). flymodel's LocalCluster leaves it unset (None unsets it, per
+#: distributed.nanny._get_env_variables); workers started by hand take the same setting from a Dask config file.
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 #: Packages whose versions are part of every task key: a new release recomputes instead of mixing results.
 KEY_PACKAGES = ("flymodel", "torch", "numpy", "brian2")
 
 
+@functools.cache
+def _code_versions() -> tuple[tuple[str, str], ...]:
+    """The versions of KEY_PACKAGES, read once per process (importlib.metadata takes milliseconds per call)."""
+    return tuple(sorted(package_versions(KEY_PACKAGES).items()))
+
+
 def task_key(fields: dict[str, Any]) -> str:
     """A hash of the fields that decide a task's numbers and of the code's version (KEY_PACKAGES)."""
-    record = {**fields, "versions": package_versions(KEY_PACKAGES)}
+    record = {**fields, "versions": dict(_code_versions())}
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
@@ -58,24 +71,32 @@ class TaskStore:
         write_json(self.path(key), record)
 
 
-def execute(function: Callable[[T], Any], tasks: Iterable[T], scheduler: str = "none",
-            workers: int | None = None) -> Iterator[tuple[T, Any]]:
-    """Yield (task, function(task)) as tasks finish, on the chosen scheduler (see the module docstring)."""
+def execute(function: Callable[[T], Any], tasks: Iterable[T], scheduler: str = "none", workers: int | None = None,
+            timings: dict[str, float] | None = None) -> Iterator[tuple[T, Any]]:
+    """Yield (task, function(task)) as tasks finish, on the chosen scheduler (see the module docstring); timings, if
+    given, receives startup_seconds: how long starting the cluster (or connecting to it) took."""
     tasks = list(tasks)
+    if timings is not None:
+        timings["startup_seconds"] = 0.0
     if not tasks:
         return
     if scheduler == "none":
         for task in tasks:
             yield task, function(task)
         return
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
+    started = time.perf_counter()
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True)
+        with dask.config.set(WORKER_ENVIRON):
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True)
         client = Client(cluster)
     else:
         client = Client(scheduler)
+    if timings is not None:
+        timings["startup_seconds"] = time.perf_counter() - started
     try:
         print(f"Dask dashboard: {client.dashboard_link}")
         futures = {client.submit(function, task, pure=False): task for task in tasks}

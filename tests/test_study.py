@@ -198,3 +198,17 @@ def test_loss_contrasts_compare_relative_losses_paired_over_seeds(tmp_path):
         loss = {m: [1 - value[(gain, s, m)] / value[(0.3, s, m)] for s in range(3)] for m in study.loss}
         assert contrast["mean_difference"] == pytest.approx(np.mean(np.subtract(*loss.values())), rel=1e-12)
         assert contrast["p_holm"] >= contrast["p_t_test"]
+
+
+def test_a_seed_draws_the_shuffle_of_shuffled_connectome_wiring_unless_it_is_fixed():
+    study = load_study("connectome", {"seeds": 2})
+    shuffled = {"kc.wiring": "shuffled", "kc.null": "uniform"}
+    assert [study.cell_spec(shuffled, s).kc.shuffle_seed for s in (0, 1)] == [0, 1]
+    assert study.cell_spec({"kc.wiring": "connectome", "kc.null": "uniform"}, 1).kc.wiring == "connectome"
+    fixed = load_study("connectome", {"seeds": 2, "overrides": {"kc.shuffle_seed": 7}})
+    assert [fixed.cell_spec(shuffled, s).kc.shuffle_seed for s in (0, 1)] == [7, 7]
+
+
+def test_blocked_wiring_pairs_need_sparse_wiring():
+    with pytest.raises(StudySpecError, match=r"\[stimuli\] pair_drive = 'blocked_wirings': expected 'circuit'"):
+        load_study("connectome", {"stimuli.pair_drive": "blocked_wirings"})

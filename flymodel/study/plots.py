@@ -82,9 +82,47 @@ def plot_contrasts(results: dict[str, Any], output_dir: Path) -> dict[str, Path]
     return save_figure(fig, output_dir / "study_contrasts")
 
 
+def plot_losses(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
+    """The [contrasts] loss test per engine: each measure's relative loss against the reference (mean and 95 % CI over
+    seeds) per cell, and their paired difference with its CI and Holm mark."""
+    losses = results["loss_contrasts"]
+    a, b = results["settings"]["loss"]
+    engines = list(dict.fromkeys(c["engine"] for c in losses))
+    fig, axes = plt.subplots(2, len(engines), figsize=(4.5 * len(engines), 5.6), squeeze=False, sharex="col")
+    for col, engine in enumerate(engines):
+        rows = [c for c in losses if c["engine"] == engine]
+        names = [", ".join(f"{k}={v}" for k, v in c["cell"].items()) for c in rows]
+        x = np.arange(len(rows))
+        for offset, measure in ((-0.08, a), (0.08, b)):
+            stats = [c[f"loss_{measure}"] for c in rows]
+            mean = np.array([100 * s["mean"] for s in stats])
+            errors = np.array([[m - 100 * s["ci_low"], 100 * s["ci_high"] - m] for m, s in zip(mean, stats)]).T
+            axes[0, col].errorbar(x + offset, mean, yerr=errors, fmt="o", ms=4, capsize=2,
+                                  label=measure.replace("_", " "))
+        difference = np.array([100 * c["mean_difference"] for c in rows])
+        errors = np.array([[d - 100 * c["ci_low"], 100 * c["ci_high"] - d] for d, c in zip(difference, rows)]).T
+        axes[1, col].errorbar(x, difference, yerr=errors, fmt="o", ms=4, capsize=2, color="k")
+        for i, c in enumerate(rows):
+            if c["p_holm"] < 0.05:
+                axes[1, col].annotate("*", (i, difference[i]), textcoords="offset points", xytext=(5, 3))
+        for ax in axes[:, col]:
+            ax.axhline(0, color="k", lw=0.6)
+            ax.grid(True, alpha=0.3)
+        axes[0, col].set_title(f"{engine} engine: against {results['settings']['reference']}", fontsize=8)
+        axes[0, col].set_ylabel("relative loss (%)", fontsize=8)
+        axes[1, col].set_ylabel("loss difference (%)\n(* Holm p < 0.05)", fontsize=8)
+        axes[1, col].set_xticks(x, names, rotation=45, fontsize=7)
+        axes[0, col].legend(fontsize=7)
+    fig.suptitle(f"study {results['study']}: 1 − x / x(reference), paired over {len(results['settings']['seeds'])} seeds")
+    fig.tight_layout()
+    return save_figure(fig, output_dir / "study_losses")
+
+
 def plot_study(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
     """Every figure of a study from its results record."""
     paths = {f"measures_{k}": v for k, v in plot_measures(results, output_dir).items()}
     if results["contrasts"]:
         paths.update({f"contrasts_{k}": v for k, v in plot_contrasts(results, output_dir).items()})
+    if results.get("loss_contrasts"):
+        paths.update({f"losses_{k}": v for k, v in plot_losses(results, output_dir).items()})
     return paths

@@ -16,7 +16,7 @@ from flymodel.io import environment_info, read_json, write_json
 from flymodel.stats import mean_ci, paired_test
 from flymodel.study.plots import plot_study
 from flymodel.study.spec import StudySpec
-from flymodel.study.tasks import batches, make_tasks, run_batch
+from flymodel.study.tasks import RATE_BATCH, batches, make_tasks, run_batch
 from flymodel.tasks import TASKS_DIR, TaskStore, execute
 
 
@@ -27,10 +27,11 @@ def run_study(study: StudySpec, output_dir: str | os.PathLike[str], scheduler: s
     store = TaskStore(Path(output_dir) / TASKS_DIR)
     tasks = make_tasks(study)
     todo = [t for t in tasks if t.key() not in store]
-    ran = 0
+    ran, timings = 0, {}
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=f"study {study.name}", unit="task",
               disable=not progress) as bar:
-        for batch, results in execute(run_batch, batches(todo), scheduler, workers):
+        groups = batches(todo, 1 if scheduler == "none" else RATE_BATCH)  # in-process, every task is stored at once
+        for batch, results in execute(run_batch, groups, scheduler, workers, timings):
             for task, measures in zip(batch, results):
                 store.put(task.key(), {"cell": task.cell, "seed": task.seed, "engine": task.engine,
                                        "measures": measures})
@@ -39,7 +40,8 @@ def run_study(study: StudySpec, output_dir: str | os.PathLike[str], scheduler: s
     records = [store.get(t.key()) for t in tasks]
     results = {"study": study.name, "description": study.description, "source": study.source,
                "settings": _settings(study), "environment": environment_info(), "scheduler": scheduler,
-               "tasks_run": ran, "tasks_total": len(tasks), "seconds": time.perf_counter() - started,
+               "tasks_run": ran, "tasks_total": len(tasks), "total_seconds": time.perf_counter() - started,
+               "scheduler_startup_seconds": timings.get("startup_seconds", 0.0),
                "records": records, "cells": summarise(study, records), "contrasts": contrasts(study, records),
                "loss_contrasts": loss_contrasts(study, records)}
     write_json(Path(output_dir) / "results.json", results)

@@ -22,7 +22,8 @@ STUDIES_DIR = Path(__file__).resolve().parents[2] / "analysis" / "studies"
 ENGINES = ("rate", "spiking")
 READOUTS = ("apl", "top_k", "coding_level")
 #: Measures of noise-free responses to every stimulus.
-CODE_MEASURES = ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation", "dimension")
+CODE_MEASURES = ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation", "dimension",
+                 "dimension_binary")
 #: Measures of noisy trials of odour pairs (they need trials > 0 and an odour source): d′ and held-out
 #: nearest-centroid accuracy of the graded responses (rates, spike counts) and of the binary ones (responding KCs).
 TRIAL_MEASURES = ("dprime_similar", "dprime_dissimilar", "accuracy_similar", "accuracy_dissimilar",

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from flymodel.circuit.kwta import kwta
 from flymodel.circuit.measures import dimension, pair_discrimination, sparseness_measures
@@ -81,14 +82,19 @@ def make_tasks(study: StudySpec) -> list[Task]:
 
 
 def run_task(task: Task) -> dict[str, float]:
-    """The task's measures. On a Dask worker torch gets one thread, so that workers do not fight over cores."""
+    """The task's measures, computed with one torch thread and one BLAS thread wherever it runs, so that its numbers
+    do not depend on the scheduler (summation order changes with the thread count) and side-by-side workers do not
+    fight over cores; the caller's thread settings are restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        from distributed import get_worker
+        with threadpool_limits(1):
+            return _run_task(task)
+    finally:
+        torch.set_num_threads(threads)
 
-        get_worker()
-        torch.set_num_threads(1)
-    except (ImportError, ValueError):
-        pass
+
+def _run_task(task: Task) -> dict[str, float]:
     spec = CircuitSpec.from_dict(task.circuit)
     clean = circuit_stimuli(spec).rates_hz
     trials = None
@@ -166,17 +172,26 @@ def run_batch(tasks: list[Task]) -> list[dict[str, float]]:
     return [run_task(task) for task in tasks]
 
 
-def batches(tasks: list[Task]) -> list[list[Task]]:
-    """The tasks grouped for run_batch: spiking tasks that differ only in the APL gain together, every other task
-    alone, in the order of their first task."""
+#: Rate tasks per batch: a rate task takes a fraction of a second, about what a scheduler round trip and the
+#: task-file writes cost, so they travel in small groups.
+RATE_BATCH = 8
+
+
+def batches(tasks: list[Task], rate_batch: int = RATE_BATCH) -> list[list[Task]]:
+    """The tasks grouped for run_batch, in the order of their first task: spiking tasks that differ only in the APL
+    gain together (one build), rate tasks in consecutive groups of up to rate_batch."""
     groups: dict[str, list[Task]] = {}
+    rate: list[Task] = []
     for task in tasks:
         if task.engine == "spiking":
             circuit = {**task.circuit, "apl": {**task.circuit["apl"], "gain_mv": None}}
             key = json.dumps([circuit, task.__dict__ | {"circuit": None, "cell": None}], sort_keys=True, default=str)
+            groups.setdefault(key, []).append(task)
         else:
-            key = task.key()
-        groups.setdefault(key, []).append(task)
+            if not rate or len(rate) == rate_batch:
+                rate = []
+                groups[task.key()] = rate
+            rate.append(task)
     return list(groups.values())
 
 
@@ -188,6 +203,7 @@ def _measures(task: Task, graded: list[np.ndarray], responding: list[np.ndarray]
     for name in ("fraction_responding", "population_sparseness", "lifetime_sparseness", "mean_correlation"):
         values[name] = float(code[name])
     values["dimension"] = dimension(graded[0])
+    values["dimension_binary"] = dimension(responding[0].astype(float))
     if len(graded) > 1:
         shape = (len(task.pair_odours), task.trials, -1)
         readouts = {"graded": graded[1].reshape(shape), "binary": responding[1].reshape(shape).astype(float)}
