@@ -90,8 +90,11 @@ def execute(function: Callable[[T], Any], tasks: Iterable[T], scheduler: str = "
     started = time.perf_counter()
     cluster = None
     if scheduler == "local":
+        environ = dict(os.environ)  # the nanny writes the workers' environment into this process's before it spawns
         with dask.config.set(WORKER_ENVIRON):
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True)
+        os.environ.clear()
+        os.environ.update(environ)
         client = Client(cluster)
     else:
         client = Client(scheduler)

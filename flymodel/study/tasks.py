@@ -144,8 +144,8 @@ def _spiking_readout(spec: CircuitSpec, task: Task, clean: np.ndarray,
     return parts, [c >= spec.simulation.min_spikes for c in parts]
 
 
-#: This process's spiking circuit, kept between tasks: (build signature, circuit). Brian2 holds one device per
-#: process, so one circuit at a time; the APL gain is a run_arg and needs no new build.
+#: This process's spiking circuit, kept between tasks: its build signature, the circuit, and counts of builds and
+#: reuses. Brian2 holds one device per process, so one circuit at a time; the APL gain is a run_arg, no new build.
 _WORKER_BUILD: dict[str, Any] = {}
 
 
