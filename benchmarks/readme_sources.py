@@ -725,6 +725,25 @@ def study_scaling() -> str:
                  "speed-up after start-up"), "lrrrr", body)
 
 
+# --- the search index (flymodel.index.HammingIndex) ------------------------------------------------------------------
+
+SEARCH_SPEED = "benchmarks/results/search_speed.json"
+
+
+def search_speed() -> str:
+    """HammingIndex against FAISS IndexBinaryFlat and brute force on the same codes (benchmarks/search_speed.py)."""
+    labels = {"lsh_64": "LSH, 64 bits", "biohash_k16_m320": "BioHash k = 16, m = 320",
+              "flyhash_k16_m7840": "FlyHash k = 16, m = 7,840"}
+    body = []
+    for key, label in labels.items():
+        row = load(SEARCH_SPEED)["codes"][key]
+        body.append((label, row["kind"], f"{1000 * row['hamming_index_seconds']:.0f}", f"{1000 * row['faiss_flat_seconds']:.0f}",
+                     f"{row['ratio_to_faiss']:.2f}×", f"{row['brute_force_seconds']:.2f}", f"{row['bytes_per_code']:.0f}",
+                     f"{row['faiss_bytes_per_code']}", f"{row['unpacked_bytes_per_code']:,}"))
+    return rows(("codes", "stored as", "HammingIndex (ms)", "FAISS flat (ms)", "ratio", "brute force (s)",
+                 "bytes per code", "FAISS", "unpacked"), "llrrrrrrr", body)
+
+
 # --- tables registered for README blocks ----------------------------------------------------------------------------
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -751,6 +770,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "connectome_tests": connectome_tests,
     "connectome_cooccurrence": connectome_cooccurrence,
     "studies": studies_table,
+    "search_speed": search_speed,
     "study_scaling": study_scaling,
 }
 

@@ -12,11 +12,16 @@ which is where the fly's expansion pays: the cost grows with k², not with m.
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from flymodel.codes import SparseCodes, check_packed, pack_codes, packed_width, unpack_codes
+from flymodel.io import atomic_path
 from flymodel.validation import check_codes, check_int
 
 #: Codes whose fraction of active bits is below this (and that are wider than 128 bits) use a sparse product.
@@ -38,26 +43,35 @@ class _Postings:
     multiplied; the rest are walked.
     """
 
-    def __init__(self, database: np.ndarray):
-        self.n_rows = database.shape[0]
-        rows, units = torch.from_numpy(database).nonzero(as_tuple=True)
-        lengths = torch.bincount(units, minlength=database.shape[1])
-        self.weights = torch.bincount(rows, minlength=self.n_rows).to(torch.int32).numpy()
-        budget = max(0, DENSE_ENTRIES // self.n_rows)  # dense columns that fit the memory budget
+    def __init__(self, rows: torch.Tensor, units: torch.Tensor, n_rows: int, n_units: int):
+        """From the (row, unit) coordinates of every active bit of an n_rows × n_units code matrix."""
+        self.n_rows = n_rows
+        lengths = torch.bincount(units, minlength=n_units)
+        self.weights = torch.bincount(rows, minlength=n_rows).to(torch.int32).numpy()
+        budget = max(0, DENSE_ENTRIES // max(n_rows, 1))  # dense columns that fit the memory budget
         busiest = torch.argsort(lengths, descending=True, stable=True)[:budget]
-        self.dense_units = busiest[lengths[busiest] > DENSE_POSTINGS * self.n_rows]
-        self.is_dense = torch.zeros(database.shape[1], dtype=torch.bool)
+        self.dense_units = busiest[lengths[busiest] > DENSE_POSTINGS * n_rows]
+        self.is_dense = torch.zeros(n_units, dtype=torch.bool)
         self.is_dense[self.dense_units] = True
-        self.dense_columns = torch.from_numpy(database[:, self.dense_units.numpy()]).float()
-        keep = ~self.is_dense[units]
+        column = torch.full((n_units,), -1, dtype=torch.int64)
+        column[self.dense_units] = torch.arange(len(self.dense_units))
+        dense = self.is_dense[units]
+        self.dense_columns = torch.zeros((n_rows, len(self.dense_units)))
+        self.dense_columns[rows[dense], column[units[dense]]] = 1.0
+        keep = ~dense
         units, order = torch.sort(units[keep], stable=True)
         self.rows = rows[keep][order]
-        self.indptr = torch.zeros(database.shape[1] + 1, dtype=torch.int64)
-        self.indptr[1:] = torch.cumsum(torch.bincount(units, minlength=database.shape[1]), 0)
+        self.indptr = torch.zeros(n_units + 1, dtype=torch.int64)
+        self.indptr[1:] = torch.cumsum(torch.bincount(units, minlength=n_units), 0)
+
+    @classmethod
+    def from_dense(cls, database: np.ndarray) -> _Postings:
+        rows, units = torch.from_numpy(database).nonzero(as_tuple=True)
+        return cls(rows, units, database.shape[0], database.shape[1])
 
     def overlaps(self, queries: np.ndarray) -> np.ndarray:
         """Shared active units of each query with every database row: dense product for busy units, postings for the rest."""
-        q = torch.from_numpy(queries)
+        q = torch.from_numpy(np.ascontiguousarray(queries))
         qrow, unit = q.nonzero(as_tuple=True)
         keep = ~self.is_dense[unit]
         qrow, unit = qrow[keep], unit[keep]
@@ -100,7 +114,7 @@ def iter_hamming_distances(
         chunk_size = max(1, CHUNK_ENTRIES // database.shape[0])
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if _is_sparse(database):
-        prepared: np.ndarray | _Postings = _Postings(database)
+        prepared: np.ndarray | _Postings = _Postings.from_dense(database)
         db_weight = prepared.weights
     else:
         prepared = database.astype(np.float32)
@@ -136,3 +150,253 @@ def search(queries: np.ndarray, database: np.ndarray, n_neighbors: int) -> tuple
         I[rows] = order
         D[rows] = np.take_along_axis(dist, order, axis=1)
     return D, I
+
+
+# --- a persistent index -----------------------------------------------------------------------------------------
+
+#: Version of the HammingIndex file format (save/load); a file of another version is refused.
+FORMAT_VERSION = 1
+KINDS = ("auto", "dense", "sparse")
+
+
+class HammingIndex:
+    """Codes added once, searched many times by Hamming distance: dense codes in a FAISS IndexBinaryFlat (packed,
+    np.packbits layout), k-sparse codes in an inverted index over active units kept between calls, so that a query
+    costs the postings it touches rather than m. Results are exact and ordered by distance, then by id (the order
+    of addition).
+
+    kind: 'dense', 'sparse', or 'auto' (the default): sparse when the first codes added are wider than 128 bits with
+    fewer than 5 % of their bits active (flymodel.index.SPARSE_DENSITY). Codes may be passed as the boolean matrix,
+    as packed uint8 (dense) or as flymodel.codes.SparseCodes.
+    """
+
+    def __init__(self, n_bits: int, kind: str = "auto"):
+        self.n_bits = check_int(n_bits, "n_bits", minimum=1)
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r}: expected one of {', '.join(KINDS)}")
+        self.kind = kind
+        self._packed: list[np.ndarray] = []
+        self._sparse: list[SparseCodes] = []
+        self._faiss = None
+        self._posting_ptr: np.ndarray | None = None  # the inverted index, built on the first query (_build_postings)
+        self._codes: SparseCodes | None = None
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def code_size(self) -> float:
+        """Bytes stored per code: ceil(n_bits / 8) for dense codes, 4 per active unit plus 8 for sparse ones."""
+        if self.kind == "sparse":
+            stored = self._all_sparse()
+            return stored.nbytes / max(len(stored), 1)
+        return float(packed_width(self.n_bits))
+
+    def add(self, codes: np.ndarray | SparseCodes) -> HammingIndex:
+        """Append codes (ids continue from len(self)); returns self."""
+        if self.kind == "auto":
+            self.kind = self._choose_kind(codes)
+        if self.kind == "dense":
+            packed = self._as_packed(codes, "codes")
+            self._packed.append(packed)
+            self._faiss = None
+            count = len(packed)
+        else:
+            sparse = self._as_sparse(codes, "codes")
+            self._sparse.append(sparse)
+            self._posting_ptr = self._codes = None
+            count = len(sparse)
+        self._size += count
+        return self
+
+    def search(self, queries: np.ndarray | SparseCodes, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+        """(D, I): the n_neighbors nearest codes of each query, int32 distances and int64 ids, by distance then id."""
+        n_neighbors = self._check_neighbors(n_neighbors)
+        if self.kind == "dense":
+            D, I = self._dense_index().search(self._as_packed(queries, "queries"), n_neighbors)
+            return D.astype(np.int32), I.astype(np.int64)
+        found = [self._sparse_knn(units, n_neighbors) for units in self._query_units(queries)]
+        D = np.array([d for d, _ in found], dtype=np.int32).reshape(-1, n_neighbors)
+        return D, np.array([i for _, i in found], dtype=np.int64).reshape(-1, n_neighbors)
+
+    def range_search(self, queries: np.ndarray | SparseCodes, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lims, D, I), as FAISS: query q's results are D[lims[q]:lims[q+1]] and I[...], every code within Hamming
+        distance <= radius, ordered by distance then id."""
+        radius = check_int(radius, "radius", minimum=0)
+        self._check_nonempty()
+        if self.kind == "dense":
+            lims, D, I = self._dense_index().range_search(self._as_packed(queries, "queries"), radius + 1)  # FAISS: <
+            D, I = D.astype(np.int32), I.astype(np.int64)
+            for q in range(len(lims) - 1):  # FAISS returns each query's results unordered
+                lo, hi = lims[q], lims[q + 1]
+                order = np.lexsort((I[lo:hi], D[lo:hi]))
+                D[lo:hi], I[lo:hi] = D[lo:hi][order], I[lo:hi][order]
+            return lims.astype(np.int64), D, I
+        lims, D, I = [0], [np.empty(0, np.int32)], [np.empty(0, np.int64)]
+        for units in self._query_units(queries):
+            dist, ids, counts = self._sparse_candidates(units)
+            weight, by_weight, weights = len(units), self._by_weight, self._weights
+            others = by_weight[:np.searchsorted(weights[by_weight], radius - weight, side="right")]
+            others = others[counts[others] == 0]  # codes sharing no unit: distance |q| + |b|
+            dist = np.concatenate([dist, weight + weights[others]])
+            ids = np.concatenate([ids, others])
+            keep = dist <= radius
+            order = np.lexsort((ids[keep], dist[keep]))
+            D.append(dist[keep][order].astype(np.int32))
+            I.append(ids[keep][order].astype(np.int64))
+            lims.append(lims[-1] + int(keep.sum()))
+        return np.array(lims, dtype=np.int64), np.concatenate(D), np.concatenate(I)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the index to one .npz file, atomically, with its format version."""
+        self._check_nonempty()
+        arrays: dict[str, np.ndarray] = {"format_version": np.array(FORMAT_VERSION), "n_bits": np.array(self.n_bits),
+                                         "kind": np.array(self.kind)}
+        if self.kind == "dense":
+            arrays["packed"] = np.concatenate(self._packed)
+        else:
+            stored = self._all_sparse()
+            arrays.update(indptr=stored.indptr, indices=stored.indices)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HammingIndex:
+        """An index written by save(); a file that is not one, or of another format version, raises a ValueError."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(f"{path} is not a HammingIndex file (flymodel.index.HammingIndex.save): {exc}") from None
+        if "format_version" not in arrays or int(arrays["format_version"]) != FORMAT_VERSION:
+            raise ValueError(f"{path}: HammingIndex format version {arrays.get('format_version')!s}, expected "
+                             f"{FORMAT_VERSION}")
+        try:
+            index = cls(int(arrays["n_bits"]), str(arrays["kind"]))
+            if index.kind == "dense":
+                return index.add(arrays["packed"])
+            return index.add(SparseCodes(arrays["indptr"], arrays["indices"], index.n_bits))
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: a corrupt HammingIndex file: {exc}") from None
+
+    # --- internals ---------------------------------------------------------------------------------------------
+
+    def _is_packed(self, codes: np.ndarray) -> bool:
+        """uint8 rows of ceil(n_bits / 8) bytes are packed codes (a uint8 0/1 matrix of n_bits columns is not)."""
+        return codes.dtype == np.uint8 and codes.ndim == 2 and codes.shape[1] == packed_width(self.n_bits) \
+            and codes.shape[1] != self.n_bits
+
+    def _choose_kind(self, codes: np.ndarray | SparseCodes) -> str:
+        if isinstance(codes, SparseCodes):
+            return "sparse"
+        codes = np.asarray(codes)
+        if self._is_packed(codes):
+            return "dense"
+        return "sparse" if _is_sparse(self._as_bool(codes, "codes")) else "dense"
+
+    def _as_bool(self, codes: np.ndarray, name: str) -> np.ndarray:
+        codes = check_codes(codes, name)
+        if codes.shape[1] != self.n_bits:
+            raise ValueError(f"{name} have {codes.shape[1]} bits; this index holds {self.n_bits}-bit codes")
+        return codes
+
+    def _as_packed(self, codes: np.ndarray | SparseCodes, name: str) -> np.ndarray:
+        if isinstance(codes, SparseCodes):
+            return pack_codes(self._as_bool(codes.to_dense(), name))
+        codes = np.asarray(codes)
+        if self._is_packed(codes):
+            return check_packed(codes, self.n_bits, name)
+        return pack_codes(self._as_bool(codes, name))
+
+    def _as_sparse(self, codes: np.ndarray | SparseCodes, name: str) -> SparseCodes:
+        if isinstance(codes, SparseCodes):
+            if codes.n_bits != self.n_bits:
+                raise ValueError(f"{name} have {codes.n_bits} bits; this index holds {self.n_bits}-bit codes")
+            return codes
+        codes = np.asarray(codes)
+        if self._is_packed(codes):
+            return SparseCodes.from_dense(unpack_codes(codes, self.n_bits))
+        return SparseCodes.from_dense(self._as_bool(codes, name))
+
+    def _all_sparse(self) -> SparseCodes:
+        """Every stored sparse code as one SparseCodes (the batches are merged once)."""
+        if self._codes is None:
+            parts = self._sparse or [SparseCodes(np.zeros(1, np.int64), np.zeros(0, np.int32), self.n_bits)]
+            offsets = np.cumsum([0] + [int(p.indptr[-1]) for p in parts[:-1]])
+            indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets)]).astype(np.int64)
+            self._codes = SparseCodes(indptr, np.concatenate([p.indices for p in parts]).astype(np.int32), self.n_bits)
+            self._sparse = [self._codes]
+        return self._codes
+
+    def _dense_index(self):
+        """The FAISS IndexBinaryFlat of the stored packed codes, built once after the last add."""
+        import faiss
+
+        if self._faiss is None:
+            self._faiss = faiss.IndexBinaryFlat(8 * packed_width(self.n_bits))
+            packed = np.concatenate(self._packed)
+            self._packed = [packed]
+            self._faiss.add(packed)
+        return self._faiss
+
+    def _query_units(self, queries: np.ndarray | SparseCodes) -> Iterator[np.ndarray]:
+        """Each query's active units (the postings are built on the first query after an add)."""
+        self._check_nonempty()
+        if self._posting_ptr is None:
+            self._build_postings()
+        if isinstance(queries, SparseCodes):
+            sparse = self._as_sparse(queries, "queries")
+        elif self._is_packed(np.asarray(queries)):
+            sparse = SparseCodes.from_dense(unpack_codes(np.asarray(queries), self.n_bits))
+        else:
+            sparse = SparseCodes.from_dense(self._as_bool(queries, "queries"))
+        for row in range(len(sparse)):
+            yield sparse.indices[sparse.indptr[row]:sparse.indptr[row + 1]]
+
+    def _build_postings(self) -> None:
+        """The inverted index (for each unit the ids of the codes where it is active, CSC) and the codes sorted by
+        their number of active units, then id."""
+        stored = self._all_sparse()
+        self._weights = stored.weights
+        ids = np.repeat(np.arange(len(stored), dtype=np.int64), self._weights)
+        order = np.argsort(stored.indices, kind="stable")
+        self._posting_ids = ids[order]
+        self._posting_ptr = np.zeros(self.n_bits + 1, dtype=np.int64)
+        np.cumsum(np.bincount(stored.indices, minlength=self.n_bits), out=self._posting_ptr[1:])
+        self._by_weight = np.lexsort((np.arange(len(stored)), self._weights))
+
+    def _sparse_candidates(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The codes sharing at least one active unit with a query, and their Hamming distances |q| + |b| − 2⟨q, b⟩:
+        the cost is the postings of the query's units plus one pass over the ids, never m. Also the overlap of
+        every code (0 for the others)."""
+        ptr = self._posting_ptr
+        touched = np.concatenate([self._posting_ids[ptr[u]:ptr[u + 1]] for u in units]) if len(units) else \
+            np.empty(0, np.int64)
+        counts = np.bincount(touched, minlength=len(self._weights))  # one C pass; a sort of the touched ids is slower
+        ids = np.flatnonzero(counts)
+        return len(units) + self._weights[ids] - 2 * counts[ids], ids, counts
+
+    def _sparse_knn(self, units: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+        """One query's n_neighbors nearest codes, by distance then id: its candidates (shared units) and the
+        lightest codes sharing none (distance |q| + |b|, in the precomputed order of |b| then id)."""
+        dist, ids, counts = self._sparse_candidates(units)
+        others = self._by_weight[:n_neighbors + len(ids)]
+        others = others[counts[others] == 0][:n_neighbors]
+        dist = np.concatenate([dist, len(units) + self._weights[others]])
+        ids = np.concatenate([ids, others])
+        key = dist.astype(np.int64) * self._size + ids  # unique: selects exactly the (distance, id)-smallest
+        if len(key) > n_neighbors:
+            key = key[np.argpartition(key, n_neighbors - 1)[:n_neighbors]]
+        key = np.sort(key)
+        return (key // self._size).astype(np.int32), key % self._size
+
+    def _check_nonempty(self) -> None:
+        if self._size == 0:
+            raise ValueError("the index is empty; add codes first")
+
+    def _check_neighbors(self, n_neighbors: int) -> int:
+        self._check_nonempty()
+        return check_int(n_neighbors, "n_neighbors", minimum=1, maximum=self._size)

@@ -1,0 +1,97 @@
+"""Binary codes as they are stored: dense codes packed 8 bits to a byte, k-sparse codes as the sorted indices of their
+active units (CSR), with exact conversions to and from the boolean matrix that the hashers return.
+
+Packed codes use numpy's np.packbits layout (first bit in the most significant bit of the first byte, the last byte
+padded with zeros), the layout of FAISS binary indexes (IndexBinaryFlat and its kin take uint8 arrays of
+ceil(n_bits / 8) bytes per code). Padding bits are zero in every code, so they never change a Hamming distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flymodel.validation import check_codes, check_int
+
+
+def packed_width(n_bits: int) -> int:
+    """Bytes per packed code of n_bits bits."""
+    return (check_int(n_bits, "n_bits", minimum=1) + 7) // 8
+
+
+def pack_codes(codes: np.ndarray) -> np.ndarray:
+    """A boolean (n, n_bits) code matrix as packed uint8 (n, ceil(n_bits / 8)), np.packbits layout."""
+    return np.packbits(check_codes(codes, "codes"), axis=1)
+
+
+def unpack_codes(packed: np.ndarray, n_bits: int) -> np.ndarray:
+    """Packed uint8 codes back to the boolean (n, n_bits) matrix; the padding bits must be zero."""
+    packed = check_packed(packed, n_bits, "packed")
+    codes = np.unpackbits(packed, axis=1, count=8 * packed.shape[1]).astype(bool)
+    if codes[:, n_bits:].any():
+        raise ValueError(f"packed codes have non-zero padding bits beyond n_bits={n_bits}; they were not packed from "
+                         f"{n_bits}-bit codes")
+    return codes[:, :n_bits]
+
+
+def check_packed(packed: np.ndarray, n_bits: int, name: str) -> np.ndarray:
+    """A 2-D uint8 array of ceil(n_bits / 8) bytes per row, or a ValueError naming what is wrong."""
+    packed = np.asarray(packed)
+    width = packed_width(n_bits)
+    if packed.dtype != np.uint8:
+        raise ValueError(f"{name} has dtype {packed.dtype}; packed codes are uint8 (np.packbits), or pass the boolean "
+                         "code matrix")
+    if packed.ndim != 2 or packed.shape[1] != width:
+        raise ValueError(f"{name} has shape {packed.shape}; expected (n, {width}) bytes for {n_bits}-bit codes")
+    return np.ascontiguousarray(packed)
+
+
+@dataclass(frozen=True)
+class SparseCodes:
+    """k-sparse (or varying-density) codes in CSR layout: row i's active units are indices[indptr[i]:indptr[i+1]],
+    sorted. Memory: 4 bytes per active unit plus 8 per code, against n_bits / 8 per packed code."""
+
+    indptr: np.ndarray  # int64, (n + 1,)
+    indices: np.ndarray  # int32, (nnz,)
+    n_bits: int
+
+    def __post_init__(self) -> None:
+        indptr, indices = np.asarray(self.indptr), np.asarray(self.indices)
+        if indptr.ndim != 1 or len(indptr) < 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) \
+                or indptr[-1] != len(indices):
+            raise ValueError("SparseCodes.indptr must start at 0, never decrease and end at len(indices)")
+        if len(indices) and (indices.min() < 0 or indices.max() >= self.n_bits):
+            raise ValueError(f"SparseCodes.indices must lie in [0, n_bits={self.n_bits})")
+
+    @classmethod
+    def from_dense(cls, codes: np.ndarray) -> SparseCodes:
+        """The active units of each row of a boolean code matrix."""
+        codes = check_codes(codes, "codes")
+        rows, units = np.nonzero(codes)
+        indptr = np.zeros(codes.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=codes.shape[0]), out=indptr[1:])
+        return cls(indptr, units.astype(np.int32), codes.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Active units per code (int32)."""
+        return np.diff(self.indptr).astype(np.int32)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.indptr.nbytes + self.indices.nbytes)
+
+    def to_dense(self) -> np.ndarray:
+        """The boolean (n, n_bits) code matrix."""
+        codes = np.zeros((len(self), self.n_bits), dtype=bool)
+        codes[np.repeat(np.arange(len(self)), self.weights), self.indices] = True
+        return codes
+
+    def rows(self, start: int, stop: int) -> SparseCodes:
+        """Codes start..stop as their own SparseCodes."""
+        lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+        return SparseCodes(self.indptr[start:stop + 1] - lo, self.indices[lo:hi], self.n_bits)

@@ -1,0 +1,167 @@
+"""HammingIndex and the code containers: exact results against brute force, with ties; batches; save and load;
+clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flymodel.codes import SparseCodes, pack_codes, unpack_codes
+from flymodel.index import HammingIndex
+
+
+def brute_force(q: np.ndarray, db: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances by XOR count, ordered by distance then id."""
+    dist = (q[:, None, :] ^ db[None, :, :]).sum(axis=2)
+    ids = np.lexsort((np.broadcast_to(np.arange(len(db)), dist.shape), dist), axis=1)[:, :n_neighbors]
+    return np.take_along_axis(dist, ids, axis=1), ids
+
+
+def sparse_codes(rng, n, m, k):
+    codes = np.zeros((n, m), dtype=bool)
+    codes[np.arange(n)[:, None], np.argsort(rng.random((n, m)), axis=1)[:, :k]] = True
+    return codes
+
+
+#: (kind, n_bits, make codes): small alphabets, so that many distances tie.
+CASES = {
+    "dense": ("dense", 12, lambda rng, n: rng.random((n, 12)) < 0.5),
+    "dense-odd-width": ("dense", 37, lambda rng, n: rng.random((n, 37)) < 0.3),
+    "sparse": ("sparse", 300, lambda rng, n: sparse_codes(rng, n, 300, 3)),
+    "sparse-varying": ("sparse", 300, lambda rng, n: rng.random((n, 300)) < 0.01),  # an APL readout's varying k
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(case=st.sampled_from(sorted(CASES)), seed=st.integers(0, 2**16), n_db=st.integers(1, 120),
+       n_q=st.integers(1, 9), data=st.data())
+def test_search_equals_brute_force_with_ties_ordered_by_distance_then_id(case, seed, n_db, n_q, data):
+    kind, n_bits, make = CASES[case]
+    rng = np.random.default_rng(seed)
+    db, q = make(rng, n_db), make(rng, n_q)
+    n_neighbors = data.draw(st.integers(1, n_db))
+    index = HammingIndex(n_bits, kind=kind).add(db)
+    D, I = index.search(q, n_neighbors)
+    expected_D, expected_I = brute_force(q, db, n_neighbors)
+    np.testing.assert_array_equal(D, expected_D)
+    np.testing.assert_array_equal(I, expected_I)
+    assert D.dtype == np.int32 and I.dtype == np.int64
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_range_search_returns_every_code_within_the_radius(case):
+    kind, n_bits, make = CASES[case]
+    rng = np.random.default_rng(1)
+    db, q = make(rng, 200), make(rng, 7)
+    index = HammingIndex(n_bits, kind=kind).add(db)
+    dist = (q[:, None, :] ^ db[None, :, :]).sum(axis=2)
+    radius = int(np.median(dist))
+    lims, D, I = index.range_search(q, radius)
+    for row in range(len(q)):
+        ids = np.flatnonzero(dist[row] <= radius)
+        ids = ids[np.lexsort((ids, dist[row, ids]))]
+        np.testing.assert_array_equal(I[lims[row]:lims[row + 1]], ids)
+        np.testing.assert_array_equal(D[lims[row]:lims[row + 1]], dist[row, ids])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_adding_in_batches_equals_adding_at_once(case):
+    kind, n_bits, make = CASES[case]
+    rng = np.random.default_rng(2)
+    db, q = make(rng, 150), make(rng, 10)
+    once = HammingIndex(n_bits, kind=kind).add(db)
+    batched = HammingIndex(n_bits, kind=kind)
+    for start in (0, 40, 41, 100):
+        batched.add(db[start:{0: 40, 40: 41, 41: 100, 100: 150}[start]])
+    batched.search(q, 5)  # a search between adds must not freeze the postings
+    assert len(batched) == len(once) == 150
+    for a, b in zip(once.search(q, 20), batched.search(q, 20)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_save_and_load_round_trip(case, tmp_path):
+    kind, n_bits, make = CASES[case]
+    rng = np.random.default_rng(3)
+    db, q = make(rng, 90), make(rng, 6)
+    index = HammingIndex(n_bits, kind=kind).add(db)
+    path = index.save(tmp_path / "index.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["index.npz"]  # written atomically: no temporary file left
+    loaded = HammingIndex.load(path)
+    assert (loaded.kind, loaded.n_bits, len(loaded)) == (kind, n_bits, 90)
+    for a, b in zip(index.search(q, 30), loaded.search(q, 30)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_auto_chooses_sparse_for_wide_sparse_codes_and_dense_otherwise():
+    rng = np.random.default_rng(4)
+    assert HammingIndex(2000).add(sparse_codes(rng, 50, 2000, 16)).kind == "sparse"
+    assert HammingIndex(64).add(rng.random((50, 64)) < 0.5).kind == "dense"
+    assert HammingIndex(2000, kind="dense").add(sparse_codes(rng, 50, 2000, 16)).kind == "dense"  # the override
+
+
+def test_packed_and_sparse_inputs_give_the_same_results_as_boolean_ones():
+    rng = np.random.default_rng(5)
+    db, q = rng.random((80, 20)) < 0.4, rng.random((5, 20)) < 0.4
+    from_bool = HammingIndex(20).add(db).search(q, 10)
+    from_packed = HammingIndex(20).add(pack_codes(db)).search(pack_codes(q), 10)
+    sparse_db, sparse_q = sparse_codes(rng, 80, 400, 4), sparse_codes(rng, 5, 400, 4)
+    for a, b in zip(from_bool, from_packed):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(HammingIndex(400).add(sparse_db).search(sparse_q, 10),
+                    HammingIndex(400).add(SparseCodes.from_dense(sparse_db)).search(SparseCodes.from_dense(sparse_q), 10)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_code_containers_round_trip_and_report_their_bytes():
+    rng = np.random.default_rng(6)
+    codes = rng.random((30, 37)) < 0.3
+    packed = pack_codes(codes)
+    assert packed.dtype == np.uint8 and packed.shape == (30, 5)
+    np.testing.assert_array_equal(unpack_codes(packed, 37), codes)
+    np.testing.assert_array_equal(packed, np.packbits(codes, axis=1))  # FAISS's layout
+    sparse = SparseCodes.from_dense(codes)
+    np.testing.assert_array_equal(sparse.to_dense(), codes)
+    np.testing.assert_array_equal(sparse.weights, codes.sum(axis=1))
+    np.testing.assert_array_equal(sparse.rows(3, 9).to_dense(), codes[3:9])
+    assert HammingIndex(37).add(codes).code_size == 5
+    fly = sparse_codes(rng, 40, 7840, 16)
+    assert HammingIndex(7840).add(fly).code_size == pytest.approx(16 * 4 + 8 * 41 / 40)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda i, rng: i.add(rng.random((5, 13)) < 0.5), r"have 13 bits; this index holds 12-bit codes"),
+    (lambda i, rng: i.search(rng.random((5, 13)) < 0.5, 1), r"have 13 bits; this index holds 12-bit codes"),
+    (lambda i, rng: i.add(np.ones((5, 2), dtype=np.int16) * 7), r"codes must be a boolean matrix"),
+    (lambda i, rng: i.search(rng.random((2, 12)) < 0.5, 0), r"n_neighbors"),
+    (lambda i, rng: i.search(rng.random((2, 12)) < 0.5, 41), r"n_neighbors"),
+    (lambda i, rng: i.range_search(rng.random((2, 12)) < 0.5, -1), r"radius"),
+    (lambda i, rng: HammingIndex(12, kind="tree"), r"kind='tree': expected one of auto, dense, sparse"),
+    (lambda i, rng: HammingIndex(12).search(rng.random((2, 12)) < 0.5, 1), r"the index is empty"),
+])
+def test_bad_input_gets_a_clear_error(make, match):
+    rng = np.random.default_rng(7)
+    index = HammingIndex(12).add(rng.random((40, 12)) < 0.5)
+    with pytest.raises((ValueError, TypeError), match=match):  # TypeError: not codes at all (flymodel.validation)
+        make(index, rng)
+
+
+def test_packed_codes_with_the_wrong_dtype_or_padding_are_refused():
+    with pytest.raises(ValueError, match=r"dtype int64; packed codes are uint8"):
+        unpack_codes(np.zeros((3, 2), dtype=np.int64), 12)
+    with pytest.raises(ValueError, match=r"non-zero padding bits beyond n_bits=12"):
+        unpack_codes(np.full((3, 2), 255, dtype=np.uint8), 12)
+
+
+def test_a_corrupt_or_foreign_file_is_refused(tmp_path):
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match=r"junk\.npz is not a HammingIndex file"):
+        HammingIndex.load(tmp_path / "junk.npz")
+    np.savez(tmp_path / "other.npz", format_version=np.array(99), n_bits=np.array(8), kind=np.array("dense"))
+    with pytest.raises(ValueError, match=r"format version 99, expected 1"):
+        HammingIndex.load(tmp_path / "other.npz")
+    np.savez(tmp_path / "broken.npz", format_version=np.array(1), n_bits=np.array(8), kind=np.array("dense"))
+    with pytest.raises(ValueError, match=r"a corrupt HammingIndex file"):
+        HammingIndex.load(tmp_path / "broken.npz")
