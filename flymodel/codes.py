@@ -91,6 +91,16 @@ class SparseCodes:
         codes[np.repeat(np.arange(len(self)), self.weights), self.indices] = True
         return codes
 
+    @classmethod
+    def concatenate(cls, parts: list[SparseCodes], n_bits: int) -> SparseCodes:
+        """The codes of parts, one after another (none: zero codes of n_bits bits)."""
+        if any(p.n_bits != n_bits for p in parts):
+            raise ValueError(f"cannot concatenate SparseCodes of {sorted({p.n_bits for p in parts})} bits into {n_bits}")
+        offsets = np.cumsum([0] + [int(p.indptr[-1]) for p in parts[:-1]])
+        indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets)]).astype(np.int64)
+        indices = np.concatenate([p.indices for p in parts]).astype(np.int32) if parts else np.zeros(0, np.int32)
+        return cls(indptr, indices, n_bits)
+
     def rows(self, start: int, stop: int) -> SparseCodes:
         """Codes start..stop as their own SparseCodes."""
         lo, hi = int(self.indptr[start]), int(self.indptr[stop])

@@ -324,10 +324,7 @@ class HammingIndex:
     def _all_sparse(self) -> SparseCodes:
         """Every stored sparse code as one SparseCodes (the batches are merged once)."""
         if self._codes is None:
-            parts = self._sparse or [SparseCodes(np.zeros(1, np.int64), np.zeros(0, np.int32), self.n_bits)]
-            offsets = np.cumsum([0] + [int(p.indptr[-1]) for p in parts[:-1]])
-            indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets)]).astype(np.int64)
-            self._codes = SparseCodes(indptr, np.concatenate([p.indices for p in parts]).astype(np.int32), self.n_bits)
+            self._codes = SparseCodes.concatenate(self._sparse, self.n_bits)
             self._sparse = [self._codes]
         return self._codes
 

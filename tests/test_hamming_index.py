@@ -165,3 +165,28 @@ def test_a_corrupt_or_foreign_file_is_refused(tmp_path):
     np.savez(tmp_path / "broken.npz", format_version=np.array(1), n_bits=np.array(8), kind=np.array("dense"))
     with pytest.raises(ValueError, match=r"a corrupt HammingIndex file"):
         HammingIndex.load(tmp_path / "broken.npz")
+
+
+@pytest.mark.parametrize(("method", "params"), [("lsh", {"k": 12}), ("flyhash", {"k": 4, "m": 200}),
+                                                ("biohash", {"k": 4, "m": 40, "max_epochs": 2})])
+def test_encode_gives_the_stored_codes_of_transform_in_blocks(method, params, tmp_path):
+    """encode(X) equals packing transform(X) (dense) or its active units (sparse), block by block, from a memmap too."""
+    from flymodel.hashing import make_hasher
+
+    rng = np.random.default_rng(8)
+    X = rng.random((230, 20)).astype(np.float32)
+    hasher = make_hasher(method, seed=0, device="cpu", **params).fit(X)
+    codes = hasher.transform(X)
+    mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape)
+    mapped[:] = X
+    for source in (X, mapped):
+        stored = hasher.encode(source, block_rows=64)
+        if hasher.sparse:
+            assert isinstance(stored, SparseCodes)
+            np.testing.assert_array_equal(stored.to_dense(), codes)
+        else:
+            np.testing.assert_array_equal(stored, pack_codes(codes))
+    index = HammingIndex(codes.shape[1]).add(hasher.encode(X))
+    np.testing.assert_array_equal(index.search(hasher.encode(X[:5]), 3)[0][:, 0], 0)  # each finds its own code
+    with pytest.raises(ValueError, match="block_rows"):
+        hasher.encode(X, block_rows=0)

@@ -15,13 +15,16 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from flymodel.codes import SparseCodes, pack_codes
 from flymodel.io import atomic_path, package_versions, to_json
-from flymodel.validation import check_features, resolve_device
+from flymodel.validation import check_features, check_int, resolve_device
 
 #: Version of the on-disk format written by Hasher.save; load refuses other versions.
 FORMAT_VERSION = 1
 #: Activations computed at once in transform (rows × units), to bound memory (about 64 MB of float32).
 TRANSFORM_BLOCK = 2**24
+#: Rows hashed at once by encode (each block's boolean codes are packed before the next is hashed).
+ENCODE_BLOCK = 4096
 
 
 class NotFittedError(RuntimeError):
@@ -100,6 +103,20 @@ class Hasher:
             chunk = torch.from_numpy(X[start:start + block]).to(self.torch_device)
             codes[start:start + block] = self._encode(chunk).cpu().numpy()
         return codes
+
+    def encode(self, X: Any, block_rows: int = ENCODE_BLOCK) -> np.ndarray | SparseCodes:
+        """The codes of X as they are stored: packed uint8 bytes (np.packbits layout, FAISS's) for dense hashers,
+        SparseCodes (the sorted active units of each code) for sparse ones. X is hashed block_rows rows at a time,
+        so the boolean matrix of all of X is never held; X may be a memory-mapped array."""
+        self._check_fitted("encode")
+        block_rows = check_int(block_rows, "block_rows", minimum=1)
+        n = len(X)
+        if n == 0:
+            raise ValueError("X is empty; expected at least one row to encode")
+        blocks = (self.transform(X[start:start + block_rows]) for start in range(0, n, block_rows))
+        if self.sparse:
+            return SparseCodes.concatenate([SparseCodes.from_dense(b) for b in blocks], self.code_size_)
+        return np.concatenate([pack_codes(b) for b in blocks])
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """fit(X) then transform(X)."""
