@@ -24,18 +24,9 @@ from flymodel.hashing import LSH, BioHash, FlyHash
 from flymodel.index import HammingIndex, search
 from flymodel.io import environment_info, write_json
 from flymodel.reproduce import BIOHASH_PARAMS
+from map_speed import best_time  # benchmarks/ is on sys.path when this script runs
 
 NEIGHBOURS = 10
-
-
-def best(fn, repeats: int):
-    """The fastest of `repeats` calls and the last call's value."""
-    times, value = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), value
 
 
 def main() -> None:
@@ -59,12 +50,12 @@ def main() -> None:
         index = HammingIndex(db.shape[1]).add(db)
         index.search(q[:1], 1)  # builds the postings or the FAISS index once
         build = time.perf_counter() - started
-        ours_seconds, (D, I) = best(lambda: index.search(q, NEIGHBOURS), args.repeats)
+        ours_seconds, (D, I) = best_time(lambda: index.search(q, NEIGHBOURS), args.repeats)
         flat = faiss.IndexBinaryFlat(8 * ((db.shape[1] + 7) // 8))
         flat.add(pack_codes(db))
         packed_q = pack_codes(q)
-        faiss_seconds, (fD, fI) = best(lambda: flat.search(packed_q, NEIGHBOURS), args.repeats)
-        brute_seconds, (bD, bI) = best(lambda: search(q, db, NEIGHBOURS), 1)
+        faiss_seconds, (fD, fI) = best_time(lambda: flat.search(packed_q, NEIGHBOURS), args.repeats)
+        brute_seconds, (bD, bI) = best_time(lambda: search(q, db, NEIGHBOURS), 1)
         assert np.array_equal(D, fD) and np.array_equal(I, fI), f"{name}: HammingIndex and FAISS differ"
         assert np.array_equal(D, bD) and np.array_equal(I, bI), f"{name}: HammingIndex and brute force differ"
         rows[name] = {"n_bits": int(db.shape[1]), "active_bits": float(db.sum(axis=1).mean()), "kind": index.kind,

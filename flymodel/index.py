@@ -43,35 +43,26 @@ class _Postings:
     multiplied; the rest are walked.
     """
 
-    def __init__(self, rows: torch.Tensor, units: torch.Tensor, n_rows: int, n_units: int):
-        """From the (row, unit) coordinates of every active bit of an n_rows × n_units code matrix."""
-        self.n_rows = n_rows
-        lengths = torch.bincount(units, minlength=n_units)
-        self.weights = torch.bincount(rows, minlength=n_rows).to(torch.int32).numpy()
-        budget = max(0, DENSE_ENTRIES // max(n_rows, 1))  # dense columns that fit the memory budget
+    def __init__(self, database: np.ndarray):
+        self.n_rows = database.shape[0]
+        rows, units = torch.from_numpy(database).nonzero(as_tuple=True)
+        lengths = torch.bincount(units, minlength=database.shape[1])
+        self.weights = torch.bincount(rows, minlength=self.n_rows).to(torch.int32).numpy()
+        budget = max(0, DENSE_ENTRIES // self.n_rows)  # dense columns that fit the memory budget
         busiest = torch.argsort(lengths, descending=True, stable=True)[:budget]
-        self.dense_units = busiest[lengths[busiest] > DENSE_POSTINGS * n_rows]
-        self.is_dense = torch.zeros(n_units, dtype=torch.bool)
+        self.dense_units = busiest[lengths[busiest] > DENSE_POSTINGS * self.n_rows]
+        self.is_dense = torch.zeros(database.shape[1], dtype=torch.bool)
         self.is_dense[self.dense_units] = True
-        column = torch.full((n_units,), -1, dtype=torch.int64)
-        column[self.dense_units] = torch.arange(len(self.dense_units))
-        dense = self.is_dense[units]
-        self.dense_columns = torch.zeros((n_rows, len(self.dense_units)))
-        self.dense_columns[rows[dense], column[units[dense]]] = 1.0
-        keep = ~dense
+        self.dense_columns = torch.from_numpy(database[:, self.dense_units.numpy()]).float()
+        keep = ~self.is_dense[units]
         units, order = torch.sort(units[keep], stable=True)
         self.rows = rows[keep][order]
-        self.indptr = torch.zeros(n_units + 1, dtype=torch.int64)
-        self.indptr[1:] = torch.cumsum(torch.bincount(units, minlength=n_units), 0)
-
-    @classmethod
-    def from_dense(cls, database: np.ndarray) -> _Postings:
-        rows, units = torch.from_numpy(database).nonzero(as_tuple=True)
-        return cls(rows, units, database.shape[0], database.shape[1])
+        self.indptr = torch.zeros(database.shape[1] + 1, dtype=torch.int64)
+        self.indptr[1:] = torch.cumsum(torch.bincount(units, minlength=database.shape[1]), 0)
 
     def overlaps(self, queries: np.ndarray) -> np.ndarray:
         """Shared active units of each query with every database row: dense product for busy units, postings for the rest."""
-        q = torch.from_numpy(np.ascontiguousarray(queries))
+        q = torch.from_numpy(queries)
         qrow, unit = q.nonzero(as_tuple=True)
         keep = ~self.is_dense[unit]
         qrow, unit = qrow[keep], unit[keep]
@@ -114,7 +105,7 @@ def iter_hamming_distances(
         chunk_size = max(1, CHUNK_ENTRIES // database.shape[0])
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if _is_sparse(database):
-        prepared: np.ndarray | _Postings = _Postings.from_dense(database)
+        prepared: np.ndarray | _Postings = _Postings(database)
         db_weight = prepared.weights
     else:
         prepared = database.astype(np.float32)

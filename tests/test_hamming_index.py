@@ -12,9 +12,13 @@ from flymodel.codes import SparseCodes, pack_codes, unpack_codes
 from flymodel.index import HammingIndex
 
 
+def xor_distances(q: np.ndarray, db: np.ndarray) -> np.ndarray:
+    return (q[:, None, :] ^ db[None, :, :]).sum(axis=2)
+
+
 def brute_force(q: np.ndarray, db: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
     """Distances by XOR count, ordered by distance then id."""
-    dist = (q[:, None, :] ^ db[None, :, :]).sum(axis=2)
+    dist = xor_distances(q, db)
     ids = np.lexsort((np.broadcast_to(np.arange(len(db)), dist.shape), dist), axis=1)[:, :n_neighbors]
     return np.take_along_axis(dist, ids, axis=1), ids
 
@@ -56,7 +60,7 @@ def test_range_search_returns_every_code_within_the_radius(case):
     rng = np.random.default_rng(1)
     db, q = make(rng, 200), make(rng, 7)
     index = HammingIndex(n_bits, kind=kind).add(db)
-    dist = (q[:, None, :] ^ db[None, :, :]).sum(axis=2)
+    dist = xor_distances(q, db)
     radius = int(np.median(dist))
     lims, D, I = index.range_search(q, radius)
     for row in range(len(q)):
@@ -73,8 +77,8 @@ def test_adding_in_batches_equals_adding_at_once(case):
     db, q = make(rng, 150), make(rng, 10)
     once = HammingIndex(n_bits, kind=kind).add(db)
     batched = HammingIndex(n_bits, kind=kind)
-    for start in (0, 40, 41, 100):
-        batched.add(db[start:{0: 40, 40: 41, 41: 100, 100: 150}[start]])
+    for start, stop in ((0, 40), (40, 41), (41, 100), (100, 150)):
+        batched.add(db[start:stop])
     batched.search(q, 5)  # a search between adds must not freeze the postings
     assert len(batched) == len(once) == 150
     for a, b in zip(once.search(q, 20), batched.search(q, 20)):

@@ -96,21 +96,29 @@ def contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str,
     for engine in study.engines:
         for measure in study.measures:
             family = []
-            for cell in study.cells():
-                reference = {**cell, **study.reference}
-                if cell == reference:
-                    continue
+            for cell, reference in _against_reference(study):
                 a, b = _values(records, cell, engine, measure), _values(records, reference, engine, measure)
                 seeds = [s for s in study.seeds if np.isfinite(a[s]) and np.isfinite(b[s])]
                 if len(seeds) < 2:
                     continue
                 family.append({"cell": cell, "reference": reference, "engine": engine, "measure": measure,
                                "seeds": seeds, **paired_test([a[s] for s in seeds], [b[s] for s in seeds])})
-            adjusted = holm([c["p_t_test"] if c["p_t_test"] is not None else 1.0 for c in family])
-            for contrast, p in zip(family, adjusted):
-                contrast["p_holm"] = p
-            out += family
+            out += _with_holm(family)
     return out
+
+
+def _against_reference(study: StudySpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every cell that is not a reference cell, with its reference cell (the reference levels, other factors equal)."""
+    pairs = [(cell, {**cell, **study.reference}) for cell in study.cells()]
+    return [(cell, reference) for cell, reference in pairs if cell != reference]
+
+
+def _with_holm(family: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The family of paired tests, each with its Holm-adjusted p (an undefined t-test p counts as 1)."""
+    adjusted = holm([c["p_t_test"] if c["p_t_test"] is not None else 1.0 for c in family])
+    for contrast, p in zip(family, adjusted):
+        contrast["p_holm"] = p
+    return family
 
 
 def loss_contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,10 +132,7 @@ def loss_contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict
     out = []
     for engine in study.engines:
         family = []
-        for cell in study.cells():
-            reference = {**cell, **study.reference}
-            if cell == reference:
-                continue
+        for cell, reference in _against_reference(study):
             losses: dict[str, dict[int, float]] = {}
             for name in study.loss:
                 values, base = _values(records, cell, engine, name), _values(records, reference, engine, name)
@@ -140,8 +145,5 @@ def loss_contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict
             family.append({"cell": cell, "reference": reference, "engine": engine, "measures": [a_name, b_name],
                            "seeds": seeds, "excluded_seeds": [s for s in study.seeds if s not in seeds],
                            f"loss_{a_name}": mean_ci(a), f"loss_{b_name}": mean_ci(b), **paired_test(a, b)})
-        adjusted = holm([c["p_t_test"] if c["p_t_test"] is not None else 1.0 for c in family])
-        for contrast, p in zip(family, adjusted):
-            contrast["p_holm"] = p
-        out += family
+        out += _with_holm(family)
     return out

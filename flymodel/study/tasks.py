@@ -152,7 +152,8 @@ _WORKER_BUILD: dict[str, Any] = {}
 def worker_circuit(spec: CircuitSpec, n_stimuli: int, device: str) -> SpikingCircuit:
     """The spiking circuit for spec, built in this process's one build directory, or the last one built when it
     differs only in the APL gain (passed to run() as a run_arg): a sweep of gains on one seed compiles once."""
-    structure = {**spec.to_dict(), "apl": {**spec.to_dict()["apl"], "gain_mv": None}}
+    tables = spec.to_dict()
+    structure = {**tables, "apl": {**tables["apl"], "gain_mv": None}}
     signature = json.dumps({"spec": structure, "n_stimuli": n_stimuli, "device": device}, sort_keys=True, default=str)
     cached = _WORKER_BUILD.get("circuit")
     if _WORKER_BUILD.get("signature") == signature and cached is not None and cached.is_active():
