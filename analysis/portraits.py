@@ -104,12 +104,12 @@ def run(config: PortraitsConfig, output_dir: Path, progress: bool) -> dict[str, 
     shown = most_used(usage, config.n_shown)
     shape = dataset.image_shape[:2]
     results: dict[str, Any] = {
-        "dataset": DATASET, "k": config.k, "m": hasher.code_size_, "activity": 100 * config.k / hasher.code_size_,
+        "dataset": DATASET, "k": config.k, "m": hasher.n_bits_, "activity": 100 * config.k / hasher.n_bits_,
         "n_training": len(X), "image_shape": list(shape), "selection": "most used units (active for most training "
         "images in the k-WTA code), most used first", "tol": hasher.tol, "params": hasher.get_params(),
         "units": shown.tolist(), "usage": usage.tolist(), "unused_units": int((usage == 0).sum()),
         "synapses": as_images(hasher.weights_.cpu().numpy()[shown], shape),
-        "initial_synapses": as_images(initial_weights(hasher.code_size_, X.shape[1], config.seed)[shown], shape),
+        "initial_synapses": as_images(initial_weights(hasher.n_bits_, X.shape[1], config.seed)[shown], shape),
         "training_log": hasher.training_log_,
     }
     if config.naive:

@@ -64,7 +64,7 @@ def main() -> None:
             score = float(retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties="expected",
                                            seed=args.seed)["average_precision"].mean())
         epoch_seconds = [entry["seconds"] for entry in hasher.training_log_]
-        run = {"k": k, "m": hasher.code_size_, "fit_seconds": t1 - t0, "stage_seconds": hasher.fit_seconds_,
+        run = {"k": k, "m": hasher.n_bits_, "fit_seconds": t1 - t0, "stage_seconds": hasher.fit_seconds_,
                "cache_hits": hasher.cache_hits_,
                "encode_seconds": t2 - t1, "hash_epochs": len(epoch_seconds), "hash_epoch_seconds": epoch_seconds,
                "final_mean_norm": hasher.training_log_[-1]["mean_norm"],

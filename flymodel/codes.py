@@ -1,5 +1,9 @@
 """Binary codes as they are stored: dense codes packed 8 bits to a byte, k-sparse codes as the sorted indices of their
-active units (CSR), with exact conversions to and from the boolean matrix that the hashers return.
+active units (an (n, k) integer matrix when every code has k, CSR when the number varies), with exact conversions to
+and from the boolean matrix that the hashers return.
+
+Array conventions (what Hasher.encode returns, flymodel encode writes and HammingIndex takes): uint8 (n, ceil(n_bits/8))
+is packed codes; a signed or 16/32-bit unsigned integer (n, k) matrix holds each code's k active units, sorted.
 
 Packed codes use numpy's np.packbits layout (first bit in the most significant bit of the first byte, the last byte
 padded with zeros), the layout of FAISS binary indexes (IndexBinaryFlat and its kin take uint8 arrays of
@@ -13,6 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from flymodel.validation import check_codes, check_int
+
+
+#: Bytes per active unit (int32 index) and per code (int64 row pointer) of SparseCodes.
+SPARSE_INDEX_BYTES, SPARSE_POINTER_BYTES = 4, 8
 
 
 def packed_width(n_bits: int) -> int:
@@ -47,6 +55,12 @@ def check_packed(packed: np.ndarray, n_bits: int, name: str) -> np.ndarray:
     return np.ascontiguousarray(packed)
 
 
+def is_index_matrix(codes: object) -> bool:
+    """Whether codes is an (n, k) matrix of active-unit indices (any integer dtype except uint8, which is packed)."""
+    return isinstance(codes, np.ndarray) and codes.ndim == 2 and np.issubdtype(codes.dtype, np.integer) \
+        and codes.dtype != np.uint8
+
+
 @dataclass(frozen=True)
 class SparseCodes:
     """k-sparse (or varying-density) codes in CSR layout: row i's active units are indices[indptr[i]:indptr[i+1]],
@@ -72,6 +86,27 @@ class SparseCodes:
         indptr = np.zeros(codes.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=codes.shape[0]), out=indptr[1:])
         return cls(indptr, units.astype(np.int32), codes.shape[1])
+
+    @classmethod
+    def from_indices(cls, indices: np.ndarray, n_bits: int) -> SparseCodes:
+        """Codes given as an (n, k) matrix of active units, each row strictly increasing in [0, n_bits)."""
+        if not is_index_matrix(indices):
+            raise ValueError(f"indices must be an (n, k) integer matrix of active units (not uint8: that is packed "
+                             f"codes); got {getattr(indices, 'dtype', type(indices).__name__)} of shape "
+                             f"{getattr(indices, 'shape', None)}")
+        if indices.shape[1] and np.any(np.diff(indices, axis=1) <= 0):
+            raise ValueError("indices must be sorted and distinct in every row (each code's active units, ascending)")
+        n, k = indices.shape
+        return cls(np.arange(n + 1, dtype=np.int64) * k, np.ascontiguousarray(indices, dtype=np.int32).ravel(),
+                   check_int(n_bits, "n_bits", minimum=1))
+
+    def to_indices(self) -> np.ndarray:
+        """The (n, k) int32 matrix of active units; a ValueError when the codes do not all have the same k."""
+        weights = self.weights
+        if len(weights) and np.any(weights != weights[0]):
+            raise ValueError(f"codes have {weights.min()} to {weights.max()} active units; an (n, k) index matrix needs "
+                             "the same k in every code (store them packed, or as SparseCodes)")
+        return self.indices.reshape(len(self), int(weights[0]) if len(weights) else 0)
 
     def __len__(self) -> int:
         return len(self.indptr) - 1

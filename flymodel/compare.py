@@ -71,7 +71,7 @@ class CompareConfig:
             check_choice(method, "method", tuple(METHODS))
         for method, params in self.method_params.items():
             check_choice(method, "method_params key", tuple(self.methods))
-            allowed = [p for p in METHODS[method]._param_names() if p not in RUN_PARAMS]
+            allowed = [p for p in METHODS[method]._get_param_names() if p not in RUN_PARAMS]
             for name in params:
                 if name in RUN_PARAMS:
                     raise ValueError(f"{method}.{name} is set per run by the {name} option (ks, seeds, device), not as a method parameter")
@@ -101,7 +101,7 @@ class CompareConfig:
 
 def run_params(method: str, **values: Any) -> dict[str, Any]:
     """The per-run parameters (k, seed, device) that the method's class takes (deterministic ones have no seed)."""
-    accepted = METHODS[method]._param_names()
+    accepted = METHODS[method]._get_param_names()
     return {name: value for name, value in values.items() if name in accepted}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flymodel.codes import SparseCodes, check_packed, pack_codes, packed_width, unpack_codes
+from flymodel.codes import SparseCodes, check_packed, is_index_matrix, pack_codes, packed_width, unpack_codes
 from flymodel.io import atomic_path
 from flymodel.validation import check_codes, check_int
 
@@ -158,7 +158,8 @@ class HammingIndex:
 
     kind: 'dense', 'sparse', or 'auto' (the default): sparse when the first codes added are wider than 128 bits with
     fewer than 5 % of their bits active (flymodel.index.SPARSE_DENSITY). Codes may be passed as the boolean matrix,
-    as packed uint8 (dense) or as flymodel.codes.SparseCodes.
+    as packed uint8, as an (n, k) integer matrix of sorted active units, or as flymodel.codes.SparseCodes (the
+    forms of flymodel.codes, whatever the kind).
     """
 
     def __init__(self, n_bits: int, kind: str = "auto"):
@@ -186,6 +187,7 @@ class HammingIndex:
 
     def add(self, codes: np.ndarray | SparseCodes) -> HammingIndex:
         """Append codes (ids continue from len(self)); returns self."""
+        codes = self._from_indices(codes, "codes")
         if self.kind == "auto":
             self.kind = self._choose_kind(codes)
         if self.kind == "dense":
@@ -204,6 +206,7 @@ class HammingIndex:
     def search(self, queries: np.ndarray | SparseCodes, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
         """(D, I): the n_neighbors nearest codes of each query, int32 distances and int64 ids, by distance then id."""
         n_neighbors = self._check_neighbors(n_neighbors)
+        queries = self._from_indices(queries, "queries")
         if self.kind == "dense":
             D, I = self._dense_index().search(self._as_packed(queries, "queries"), n_neighbors)
             return D.astype(np.int32), I.astype(np.int64)
@@ -216,6 +219,7 @@ class HammingIndex:
         distance <= radius, ordered by distance then id."""
         radius = check_int(radius, "radius", minimum=0)
         self._check_nonempty()
+        queries = self._from_indices(queries, "queries")
         if self.kind == "dense":
             lims, D, I = self._dense_index().range_search(self._as_packed(queries, "queries"), radius + 1)  # FAISS: <
             D, I = D.astype(np.int32), I.astype(np.int64)
@@ -280,9 +284,19 @@ class HammingIndex:
         return codes.dtype == np.uint8 and codes.ndim == 2 and codes.shape[1] == packed_width(self.n_bits) \
             and codes.shape[1] != self.n_bits
 
+    def _from_indices(self, codes: np.ndarray | SparseCodes, name: str) -> np.ndarray | SparseCodes:
+        """An (n, k) matrix of active units as SparseCodes; other forms unchanged."""
+        if is_index_matrix(codes):
+            try:
+                return SparseCodes.from_indices(codes, self.n_bits)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return codes
+
     def _choose_kind(self, codes: np.ndarray | SparseCodes) -> str:
-        if isinstance(codes, SparseCodes):
-            return "sparse"
+        if isinstance(codes, SparseCodes):  # the rule of _is_sparse, on the active units
+            sparse = self.n_bits > 128 and len(codes.indices) < SPARSE_DENSITY * self.n_bits * len(codes)
+            return "sparse" if sparse else "dense"
         codes = np.asarray(codes)
         if self._is_packed(codes):
             return "dense"

@@ -22,7 +22,9 @@ holding x relevant items. Everything is exact; nothing is sampled.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import gammaln
@@ -333,3 +335,33 @@ def retrieval_precision_recall(
         relevant = database_labels[None, :] == query_labels[rows, None]
         sums += _precision_recall_sums(dist, relevant, max_radius)
     return _curve_from_sums(sums, query_codes.shape[0])
+
+
+def retrieval_map_score(labels: np.ndarray, codes: np.ndarray, query_fraction: float = 0.2, R: int | None = None,
+                        seed: int = 0) -> float:
+    """mAP@R (eq. 12; R=None: mAP@All) within one labelled, hashed set: a seeded query_fraction of its items queries
+    the others, relevance = same label; what retrieval_scorer computes from the validation labels and codes."""
+    codes = check_codes(codes, "codes")
+    labels = check_labels(labels, codes.shape[0], "labels", "codes")
+    if not 0 < query_fraction < 1:
+        raise ValueError(f"query_fraction={query_fraction!r} must lie in (0, 1): the share of items used as queries")
+    n_queries = int(round(query_fraction * len(labels)))
+    if not 1 <= n_queries < len(labels):
+        raise ValueError(f"query_fraction={query_fraction} of {len(labels)} items gives {n_queries} queries; expected "
+                         f"at least one query and one database item")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    queries, database = order[:n_queries], order[n_queries:]
+    return mean_average_precision(codes[queries], codes[database], labels[queries], labels[database], R=R)
+
+
+def retrieval_scorer(query_fraction: float = 0.2, R: int | None = None, seed: int = 0) -> Callable[..., float]:
+    """A scikit-learn scorer for hashers and pipelines ending in one: transform the validation split, then
+    retrieval_map_score on its labels; use it as GridSearchCV(..., scoring=retrieval_scorer()). It is a callable with
+    the scorer signature (estimator, X, y), since make_scorer cannot ask for transform (its response_method is one of
+    predict, predict_proba, decision_function)."""
+    return partial(_score_by_retrieval, query_fraction=query_fraction, R=R, seed=seed)
+
+
+def _score_by_retrieval(estimator: Any, X: Any, y: np.ndarray, *, query_fraction: float, R: int | None,
+                        seed: int) -> float:
+    return retrieval_map_score(y, estimator.transform(X), query_fraction=query_fraction, R=R, seed=seed)

@@ -5,25 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 
 
-def check_features(X: Any, name: str = "X", n_features: int | None = None) -> np.ndarray:
-    """Return X as a finite float32 matrix (n_samples, n_features) or raise a ValueError/TypeError saying why not."""
+def check_features(X: Any, name: str = "X", n_features: int | None = None, expected_by: str = "the model") -> np.ndarray:
+    """Return X as a finite float32 matrix (n_samples, n_features) or raise a ValueError/TypeError saying why not.
+
+    The messages also carry the phrases scikit-learn's estimator checks look for (sklearn.utils.check_array's), so
+    that the hashers pass them; n_features (with expected_by, who expects it) checks the number of columns.
+    """
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name} is a scipy sparse {type(X).__name__}; sparse input is not supported: expected a "
+                        f"dense array ({name}.toarray())")
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and other non-array input
         raise TypeError(f"{name} must be a 2-D numeric array; could not convert {type(X).__name__}: {exc}") from exc
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    if arr.dtype == object:  # numbers held as Python objects convert; anything else says what it is
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric array; its dtype object holds a non-number: {exc}") from exc
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} has dtype {arr.dtype}. Complex data not supported; expected real numbers")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {arr.shape}. Reshape your data, "
+                         f"e.g. {name}.reshape(1, -1) for a single sample")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {arr.shape}; expected at least one sample and one feature")
+        raise ValueError(f"{name} is empty: shape {arr.shape}; found {arr.shape[0]} sample(s) and {arr.shape[1]} "
+                         f"feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features; the model was fitted with {n_features}")
+        raise ValueError(f"{name} has {arr.shape[1]} features, but {expected_by} is expecting {n_features} features "
+                         "as input")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())

@@ -51,7 +51,7 @@ def test_codes_are_k_dense_bits(cls, k, X, Y):
         codes = h.transform(data)
         assert codes.dtype == np.bool_
         assert codes.shape == (data.shape[0], k)
-    assert h.code_size_ == k and cls.sparse is False
+    assert h.n_bits_ == k and cls.sparse is False
 
 
 @pytest.mark.parametrize("cls", CLASSES)

@@ -216,7 +216,7 @@ def test_params_registry_and_make_hasher(X):
     h = make_hasher("bioconvhash", k=3, n_filters=8)
     assert isinstance(h, BioConvHash) and METHODS["bioconvhash"] is BioConvHash and flymodel.BioConvHash is BioConvHash
     assert h.get_params()["n_filters"] == 8 and h.set_params(k_ci=4).k_ci == 4
-    with pytest.raises(ValueError, match="'kernel' is not a parameter of BioConvHash"):
+    with pytest.raises(ValueError, match="Invalid parameter 'kernel' for estimator BioConvHash"):
         h.set_params(kernel=3)
     h = make_hasher("bioconvhash", **small().get_params())
     np.testing.assert_array_equal(h.fit(X).transform(X[:5]), small().fit(X).transform(X[:5]))

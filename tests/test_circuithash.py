@@ -15,7 +15,7 @@ from flymodel.circuit.spec import CircuitSpec, CircuitSpecError, load_circuit
 from flymodel.circuit.stimuli import feature_rates
 from flymodel.circuit.wiring import random_wiring
 from flymodel.data.images import load_mnist
-from flymodel.hashing import CircuitHash, FlyHash, Hasher, make_hasher
+from flymodel.hashing import CircuitHash, FlyHash, Hasher, NotFittedError, make_hasher
 from flymodel.learning import PlasticityRule, TrainingSchedule, train_synapses
 from flymodel.spiking.circuit import SpikingCircuit, run_block_size, run_memory_bytes
 
@@ -197,7 +197,7 @@ def test_images_outside_unit_range_are_refused():
 
 
 def test_transform_before_fit_and_calibration_limit(monkeypatch):
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         CircuitHash(gaussian_spec(), k=3).transform(integer_rates(2))
     monkeypatch.setattr(circuithash, "CALIBRATION_STEPS", 1)
     with pytest.raises(ValueError, match=r"k=1 cannot be reached"):

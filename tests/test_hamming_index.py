@@ -138,7 +138,9 @@ def test_code_containers_round_trip_and_report_their_bytes():
 @pytest.mark.parametrize(("make", "match"), [
     (lambda i, rng: i.add(rng.random((5, 13)) < 0.5), r"have 13 bits; this index holds 12-bit codes"),
     (lambda i, rng: i.search(rng.random((5, 13)) < 0.5, 1), r"have 13 bits; this index holds 12-bit codes"),
-    (lambda i, rng: i.add(np.ones((5, 2), dtype=np.int16) * 7), r"codes must be a boolean matrix"),
+    (lambda i, rng: i.add(np.ones((5, 12), dtype=np.float32)), r"codes must be a boolean matrix"),
+    (lambda i, rng: i.add(np.array([[0, 12]])), r"codes: SparseCodes.indices must lie in \[0, n_bits=12\)"),
+    (lambda i, rng: i.search(np.array([[3, 1]]), 1), r"queries: indices must be sorted and distinct"),
     (lambda i, rng: i.search(rng.random((2, 12)) < 0.5, 0), r"n_neighbors"),
     (lambda i, rng: i.search(rng.random((2, 12)) < 0.5, 41), r"n_neighbors"),
     (lambda i, rng: i.range_search(rng.random((2, 12)) < 0.5, -1), r"radius"),
@@ -174,23 +176,52 @@ def test_a_corrupt_or_foreign_file_is_refused(tmp_path):
 @pytest.mark.parametrize(("method", "params"), [("lsh", {"k": 12}), ("flyhash", {"k": 4, "m": 200}),
                                                 ("biohash", {"k": 4, "m": 40, "max_epochs": 2})])
 def test_encode_gives_the_stored_codes_of_transform_in_blocks(method, params, tmp_path):
-    """encode(X) equals packing transform(X) (dense) or its active units (sparse), block by block, from a memmap too."""
+    """encode(X): packed transform(X) (dense, or packed=True) or its sorted active units (sparse), block by block,
+    from a memmap, into a memmap, and chunk by chunk from a dask array; code_size_ is the bytes stored."""
+    import dask.array as da
+
     from flymodel.hashing import make_hasher
 
     rng = np.random.default_rng(8)
     X = rng.random((230, 20)).astype(np.float32)
     hasher = make_hasher(method, seed=0, device="cpu", **params).fit(X)
     codes = hasher.transform(X)
+    expected = np.nonzero(codes)[1].reshape(len(X), -1).astype(np.int32) if hasher.sparse else pack_codes(codes)
     mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape)
     mapped[:] = X
     for source in (X, mapped):
-        stored = hasher.encode(source, block_rows=64)
-        if hasher.sparse:
-            assert isinstance(stored, SparseCodes)
-            np.testing.assert_array_equal(stored.to_dense(), codes)
-        else:
-            np.testing.assert_array_equal(stored, pack_codes(codes))
-    index = HammingIndex(codes.shape[1]).add(hasher.encode(X))
+        np.testing.assert_array_equal(hasher.encode(source, block_rows=64), expected)
+    out = np.lib.format.open_memmap(tmp_path / "codes.npy", mode="w+", dtype=expected.dtype, shape=expected.shape)
+    assert hasher.encode(mapped, block_rows=50, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    lazy = hasher.encode(da.from_array(X, chunks=(70, 7)))
+    assert isinstance(lazy, da.Array) and lazy.chunks[0] == (70, 70, 70, 20)
+    np.testing.assert_array_equal(lazy.compute(scheduler="synchronous"), expected)
+    np.testing.assert_array_equal(hasher.encode(X, packed=True), pack_codes(codes))
+    stored = hasher.encode(X)
+    assert hasher.code_size_ == (4 * params["k"] + 8 if hasher.sparse else stored.nbytes / len(X))
+    index = HammingIndex(codes.shape[1]).add(stored)
     np.testing.assert_array_equal(index.search(hasher.encode(X[:5]), 3)[0][:, 0], 0)  # each finds its own code
+    assert [a.tolist() for a in index.search(stored[:9], 4)] == [a.tolist() for a in index.search(codes[:9], 4)]
     with pytest.raises(ValueError, match="block_rows"):
         hasher.encode(X, block_rows=0)
+    with pytest.raises(ValueError, match=r"out has shape \(3, 1\)"):
+        hasher.encode(X, out=np.zeros((3, 1), dtype=expected.dtype))
+
+
+def test_codes_of_varying_density_are_encoded_as_sparse_codes():
+    """A circuit's APL readout: codes of different weights, as CSR (SparseCodes), packed on request, not in dask."""
+    import dask.array as da
+
+    from flymodel.hashing import CircuitHash
+
+    X = np.random.default_rng(3).uniform(0, 150, size=(40, 24))
+    hasher = CircuitHash("drosophila_mb", readout="apl", overrides={"kc.n": 200}, device="cpu").fit(X)
+    codes = hasher.transform(X)
+    assert len(set(codes.sum(axis=1))) > 1 and hasher.code_size_ is None
+    stored = hasher.encode(X, block_rows=16)
+    assert isinstance(stored, SparseCodes)
+    np.testing.assert_array_equal(stored.to_dense(), codes)
+    np.testing.assert_array_equal(hasher.encode(X, packed=True), pack_codes(codes))
+    with pytest.raises(ValueError, match="a dask array of codes needs a fixed width"):
+        hasher.encode(da.from_array(X))

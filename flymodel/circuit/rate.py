@@ -125,7 +125,8 @@ class RateCircuit:
     def _rates(self, rates_hz: Any) -> torch.Tensor:
         if isinstance(rates_hz, torch.Tensor):
             rates_hz = rates_hz.detach().cpu().numpy()
-        rates = check_features(rates_hz, "rates_hz", n_features=self.spec.inputs.n)
+        rates = check_features(rates_hz, "rates_hz", n_features=self.spec.inputs.n,
+                               expected_by=f"circuit {self.spec.name!r} ([inputs] n)")
         return torch.as_tensor(np.asarray(rates, dtype=float), dtype=self.dtype, device=self.device)
 
     def _out(self, tensor: torch.Tensor) -> Any:

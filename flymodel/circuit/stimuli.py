@@ -70,7 +70,8 @@ def image_rates(spec: CircuitSpec, images: np.ndarray) -> np.ndarray:
     """Pixels (uint8 0–255, or floats in [0, 1]) → PN rates: max_rate_hz × intensity, one PN per pixel."""
     flat = np.asarray(images).reshape(len(images), -1)
     scale = 255.0 if flat.dtype == np.uint8 else 1.0
-    flat = check_features(flat, "images", n_features=spec.inputs.n).astype(float) / scale
+    flat = check_features(flat, "images", n_features=spec.inputs.n,
+                          expected_by=f"circuit {spec.name!r} ([inputs] n)").astype(float) / scale
     if flat.min() < 0 or flat.max() > 1:
         raise ValueError(f"images hold intensities in [{flat.min()}, {flat.max()}]; expected uint8 or floats in [0, 1]")
     return spec.inputs.max_rate_hz * flat

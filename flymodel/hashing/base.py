@@ -1,21 +1,26 @@
-"""The hasher base class: scikit-learn estimator conventions, torch on CPU or CUDA, boolean codes, save/load.
+"""The hasher base class: a scikit-learn transformer (BaseEstimator, TransformerMixin) computing in torch on CPU or
+CUDA, with boolean codes, stored codes (encode) and save/load.
 
-Conventions (as in sklearn/base.py): ``__init__`` only stores its arguments; parameters are checked in
-``fit``; fitted attributes end in ``_``; ``fit`` returns self; ``transform`` returns a boolean matrix:
-(n, m) with exactly k True per row for sparse (expansive) hashers, (n, k) bits for dense ones.
+Conventions (sklearn/base.py): ``__init__`` only stores its arguments; parameters are checked in ``fit``; fitted
+attributes end in ``_``; ``fit`` returns self; ``transform`` returns a boolean matrix: (n, m) with exactly k True per
+row for sparse (expansive) hashers, (n, k) bits for dense ones. scikit-learn's own estimator checks run over every
+hasher in tests/test_sklearn_checks.py.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from typing import Any, ClassVar
 
+import dask.array as da
 import numpy as np
+import sklearn.exceptions
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from tqdm.auto import tqdm
 
-from flymodel.codes import SparseCodes, pack_codes
+from flymodel.codes import SPARSE_INDEX_BYTES, SPARSE_POINTER_BYTES, SparseCodes, pack_codes, packed_width
 from flymodel.io import atomic_path, package_versions, to_json
 from flymodel.validation import check_features, check_int, resolve_device
 
@@ -27,11 +32,11 @@ TRANSFORM_BLOCK = 2**24
 ENCODE_BLOCK = 4096
 
 
-class NotFittedError(RuntimeError):
-    """Raised when transform (or save) is called before fit."""
+class NotFittedError(sklearn.exceptions.NotFittedError):
+    """Raised when transform (or encode, or save) is called before fit; scikit-learn's NotFittedError."""
 
 
-class Hasher:
+class Hasher(TransformerMixin, BaseEstimator):
     """Base class of every hasher: subclasses implement _fit(X) and _encode(X_block) on torch tensors."""
 
     #: True when codes are k-sparse over m units, False when they are k dense bits.
@@ -43,27 +48,14 @@ class Hasher:
         super().__init_subclass__(**kwargs)
         Hasher.registry[cls.__name__] = cls
 
-    # --- scikit-learn parameter protocol -------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    # --- scikit-learn protocol (get_params, set_params, clone and repr come from BaseEstimator) -----------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.is_fitted()
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters and their current values."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Hasher:
-        """Set constructor parameters (validated at the next fit); unknown names raise a ValueError."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}; expected one of: {', '.join(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # codes are boolean, whatever the input's float dtype
+        return tags
 
     # --- fitting and encoding ------------------------------------------------------------------
     @property
@@ -96,41 +88,96 @@ class Hasher:
     def transform(self, X: Any) -> np.ndarray:
         """Hash X (n_samples, n_features) into boolean codes, in blocks of rows to bound memory."""
         self._check_fitted("transform")
-        X = check_features(X, "X", n_features=self.n_features_in_)
-        codes = np.empty((X.shape[0], self.code_size_), dtype=bool)
+        X = check_features(X, "X", n_features=self.n_features_in_, expected_by=type(self).__name__)
+        codes = np.empty((X.shape[0], self.n_bits_), dtype=bool)
         block = max(1, TRANSFORM_BLOCK // max(self.n_units_, 1))
         for start in range(0, X.shape[0], block):
             chunk = torch.from_numpy(X[start:start + block]).to(self.torch_device)
             codes[start:start + block] = self._encode(chunk).cpu().numpy()
         return codes
 
-    def encode(self, X: Any, block_rows: int = ENCODE_BLOCK) -> np.ndarray | SparseCodes:
-        """The codes of X as they are stored: packed uint8 bytes (np.packbits layout, FAISS's) for dense hashers,
-        SparseCodes (the sorted active units of each code) for sparse ones. X is hashed block_rows rows at a time,
-        so the boolean matrix of all of X is never held; X may be a memory-mapped array."""
+    def encode(self, X: Any, packed: bool = False, block_rows: int = ENCODE_BLOCK, out: np.ndarray | None = None,
+               progress: bool = False) -> np.ndarray | SparseCodes | da.Array:
+        """The codes of X as they are stored (flymodel.codes): packed uint8 bytes (np.packbits layout, FAISS's) for
+        dense hashers, or for any hasher with packed=True; for sparse hashers the (n, k) int32 matrix of each code's
+        sorted active units, or SparseCodes (CSR) when the number varies (a circuit's APL readout).
+
+        X is hashed block_rows rows at a time, so the boolean codes of all of X are never held: X may be a
+        memory-mapped array, and out a preallocated (memory-mapped) array of the result's shape and dtype to write
+        into. A dask array X is encoded chunk by chunk (map_blocks) into a dask array of codes, for databases on a
+        cluster; progress shows a progress bar over the blocks.
+        """
         self._check_fitted("encode")
         block_rows = check_int(block_rows, "block_rows", minimum=1)
+        layout = "packed" if packed or not self.sparse else "indices" if self.fixed_weight else "csr"
+        if isinstance(X, da.Array):
+            return self._encode_dask(X, layout)
         n = len(X)
         if n == 0:
             raise ValueError("X is empty; expected at least one row to encode")
-        blocks = (self.transform(X[start:start + block_rows]) for start in range(0, n, block_rows))
-        if self.sparse:
-            return SparseCodes.concatenate([SparseCodes.from_dense(b) for b in blocks], self.code_size_)
-        return np.concatenate([pack_codes(b) for b in blocks])
-
-    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """fit(X) then transform(X)."""
-        return self.fit(X, y).transform(X)
+        starts = range(0, n, block_rows)
+        blocks = (self._stored(self.transform(X[start:start + block_rows]), layout) for start in
+                  tqdm(starts, desc=f"{type(self).__name__}: encoding", unit="block", disable=not progress))
+        if layout == "csr":
+            if out is not None:
+                raise ValueError("out: codes of varying density are SparseCodes, which cannot be written into an array")
+            return SparseCodes.concatenate(list(blocks), self.n_bits_)
+        shape, dtype = (n, self._stored_width(layout)), (np.uint8 if layout == "packed" else np.int32)
+        if out is None:
+            out = np.empty(shape, dtype=dtype)
+        elif out.shape != shape or out.dtype != dtype:
+            raise ValueError(f"out has shape {out.shape} and dtype {out.dtype}; expected {shape} {np.dtype(dtype)}")
+        for start, block in zip(starts, blocks):
+            out[start:start + len(block)] = block
+        return out
 
     @property
-    def code_size_(self) -> int:
+    def fixed_weight(self) -> bool:
+        """Whether every code has exactly k active units, as in every sparse hasher but a circuit's APL readout."""
+        return self.sparse
+
+    def _stored(self, codes: np.ndarray, layout: str) -> np.ndarray | SparseCodes:
+        """Boolean codes in a stored layout: 'packed' bytes, 'indices' (n, k) or 'csr' SparseCodes."""
+        if layout == "packed":
+            return pack_codes(codes)
+        sparse = SparseCodes.from_dense(codes)
+        return sparse if layout == "csr" else sparse.to_indices()
+
+    def _stored_width(self, layout: str) -> int:
+        return packed_width(self.n_bits_) if layout == "packed" else self.k
+
+    def _encode_dask(self, X: da.Array, layout: str) -> da.Array:
+        """map_blocks over row chunks (the features are gathered into one chunk per row block)."""
+        if layout == "csr":
+            raise ValueError(f"a dask array of codes needs a fixed width, but this {type(self).__name__}'s codes vary "
+                             "in density; use encode(X, packed=True)")
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} is expecting (n, {self.n_features_in_})")
+        X = X.rechunk({1: -1})
+        width = self._stored_width(layout)
+        return X.map_blocks(lambda block: self._stored(self.transform(block), layout), chunks=(X.chunks[0], (width,)),
+                            dtype=np.uint8 if layout == "packed" else np.int32)
+
+    @property
+    def n_bits_(self) -> int:
         """Width of the boolean code: m for sparse hashers, k for dense ones."""
         raise NotImplementedError
 
     @property
+    def code_size_(self) -> int | None:
+        """Bytes that encode stores per code: ceil(n_bits_ / 8) packed bytes for dense hashers; for sparse ones
+        (SparseCodes) 4 per active unit plus 8 for the code's row pointer, with k active units (for a circuit's APL
+        readout, the k its gain was set to on average). None when the count is not set in advance (APL readout with
+        k=None): SparseCodes.nbytes / len(codes) then measures it."""
+        if not self.sparse:
+            return packed_width(self.n_bits_)
+        k = getattr(self, "k", None)
+        return None if k is None else SPARSE_INDEX_BYTES * k + SPARSE_POINTER_BYTES
+
+    @property
     def n_units_(self) -> int:
         """Hidden units computed per sample in _encode (sets the transform block size)."""
-        return self.code_size_
+        return self.n_bits_
 
     def _validate_params(self, n_features: int) -> None:
         raise NotImplementedError

@@ -377,7 +377,7 @@ class BioConvHash(LearnedSynapses):
         return sum(self.n_filters * pooled[0] * pooled[1] for _, pooled in self._bank_shapes())
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         """m: the hash layer's units, of which k are active per code."""
         return self.weights_.shape[0]
 
@@ -385,7 +385,7 @@ class BioConvHash(LearnedSynapses):
     def n_units_(self) -> int:
         """Values computed per image in _encode (the largest of a bank's conv maps, the features, the m currents): sets transform's block."""
         conv_maps = max(self.n_filters * conv[0] * conv[1] for conv, _ in self._bank_shapes())
-        return max(conv_maps, self.feature_dim_, self.code_size_)
+        return max(conv_maps, self.feature_dim_, self.n_bits_)
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:
         """Codes of X in blocks of block_size images: k-WTA (eq. 6) of the hash layer's currents."""
@@ -402,7 +402,7 @@ class BioConvHash(LearnedSynapses):
         store = getattr(self, "_store", None)
         if store is None or not isinstance(X, np.ndarray) or X.shape[0] != store.shape[0] or not self.is_fitted():
             return super().transform(X)
-        X = check_features(X, "X", n_features=self.n_features_in_)
+        X = check_features(X, "X", n_features=self.n_features_in_, expected_by=type(self).__name__)
         if array_digest(torch.from_numpy(X)) != self._training_digest:
             return super().transform(X)
         rows = CentredFeatures(store, self.centering, self.feature_mean_, self.torch_device)

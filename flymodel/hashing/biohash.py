@@ -107,7 +107,7 @@ class BioHash(LearnedSynapses):
         self._validate_learning(check_expansion(self.k, self.m, self.activity))
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.weights_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:
@@ -148,7 +148,7 @@ class NaiveBioHash(LearnedSynapses):
         self._validate_learning(check_int(self.k, "k", minimum=1))
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.weights_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:

@@ -141,9 +141,18 @@ class CircuitHash(Hasher):
         else:
             resolve_device(self.device)
 
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # PN inputs are firing rates or intensities, never negative
+        return tags
+
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.weights_.shape[0]
+
+    @property
+    def fixed_weight(self) -> bool:
+        return self.readout == "top_k"
 
     # --- fitting -------------------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> CircuitHash:
@@ -229,7 +238,7 @@ class CircuitHash(Hasher):
         """Boolean KC codes (n_samples, kc.n) of X: exactly k active per row (top_k) or the responding KCs (apl)."""
         self._check_fitted("transform")
         spec = CircuitSpec.from_dict(self.spec_)
-        rates = feature_rates(spec, check_features(X, "X", n_features=self.n_features_in_))
+        rates = feature_rates(spec, check_features(X, "X", n_features=self.n_features_in_, expected_by=type(self).__name__))
         if self.engine == "rate":
             circuit = RateCircuit(spec, self.weights_, device=self.torch_device)
             if self.readout == "top_k":

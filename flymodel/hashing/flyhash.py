@@ -81,7 +81,7 @@ class FlyHash(Hasher):
         self.mean_ = X.mean(dim=0)
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.weights_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:

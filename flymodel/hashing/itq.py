@@ -56,7 +56,7 @@ class ITQ(Hasher):
         return (X - self.mean_) @ self.components_.T
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.rotation_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:

@@ -68,7 +68,7 @@ class PCAHash(PrincipalBitsHasher):
         self.mean_, self.components_ = principal_components(X, self.k)
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.components_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:

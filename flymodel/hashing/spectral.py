@@ -49,7 +49,7 @@ class SpectralHash(PrincipalBitsHasher):
         self.modes_ = torch.from_numpy(spectral_modes(ranges, self.k)).to(X.device)
 
     @property
-    def code_size_(self) -> int:
+    def n_bits_(self) -> int:
         return self.modes_.shape[0]
 
     @property

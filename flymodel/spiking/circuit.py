@@ -147,7 +147,8 @@ class SpikingCircuit:
         if self.codegen_only:
             raise RuntimeError(f"this circuit was generated without a GPU (cuda_codegen_only); its code is in "
                                f"{self.directory} and cannot be run here")
-        rates = check_features(rates_hz, "rates_hz", n_features=self.spec.inputs.n).astype(float)
+        rates = check_features(rates_hz, "rates_hz", n_features=self.spec.inputs.n,
+                               expected_by=f"circuit {self.spec.name!r} ([inputs] n)").astype(float)
         if rates.shape[0] != self.n_stimuli:
             raise ValueError(f"rates_hz has {rates.shape[0]} stimuli; this circuit was built for {self.n_stimuli}")
         if rates.min() < 0:
@@ -281,7 +282,8 @@ def simulate(spec: CircuitSpec, rates_hz: Any, device: str = "numpy", apl_gain_m
              weights: Any = None, names: tuple[str, ...] | None = None, directory: str | Path | None = None,
              record_pn: bool = False, progress: bool = False) -> SpikingResult:
     """Build the spec's circuit on `device` and present every row of rates_hz once: one call, any device."""
-    rates = check_features(rates_hz, "rates_hz", n_features=spec.inputs.n)
+    rates = check_features(rates_hz, "rates_hz", n_features=spec.inputs.n,
+                           expected_by=f"circuit {spec.name!r} ([inputs] n)")
     circuit = SpikingCircuit(spec, rates.shape[0], weights=weights, device=device, directory=directory,
                              record_pn=record_pn)
     return circuit.run(rates, apl_gain_mv=apl_gain_mv, names=names, progress=progress)
