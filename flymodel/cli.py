@@ -34,6 +34,9 @@ EPILOG = """examples:
   flymodel analyze inhibition                      # APL disruption, rate and spiking circuits
   flymodel analyze hashing_quality --set datasets='["mnist"]' --preset quick
   flymodel figure inhibition                       # redraw from results/analysis/inhibition/results.json
+  flymodel fit --method biohash --dataset mnist --set k=16 --set m=320 --output biohash.npz
+  flymodel encode --model biohash.npz --input X.npy --output codes.npy --index index.npz
+  flymodel search --index index.npz --queries Q.npy --model biohash.npz -n 10 --output neighbours.npz
   flymodel data
 """
 
@@ -192,6 +195,60 @@ def _cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from flymodel.data.protocols import get_protocol
+    from flymodel.hashing import make_hasher
+
+    params = {key: _parse_value(value) for key, value in (_split_setting(item) for item in args.set)}
+    model = make_hasher(args.method, **params)
+    if args.input:
+        X = np.load(args.input)  # the training rows are held whole by fit
+        source = args.input
+    else:
+        protocol = get_protocol(args.dataset)
+        data = protocol.load()
+        X = data.features(protocol.split(data.labels, args.seed).database)
+        source = f"the {args.dataset} database (split seed {args.seed})"
+    model.fit(X)
+    model.save(args.output)
+    print(f"{model!r} fitted on {len(X)} rows of {source}: {model.n_bits_}-bit codes, {model.code_size_} bytes "
+          f"stored per code; model: {args.output}")
+    return 0
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from flymodel.encoding import encode_file, load_model
+
+    model = load_model(args.model, args.method)
+    report = encode_file(model, args.input, args.output, index=args.index, packed=args.packed,
+                         block_rows=args.block_rows, progress=not args.quiet)
+    print(f"{report.shape[0]} codes ({report.layout}, {report.shape[1]} "
+          f"{'bytes' if report.layout == 'packed' else 'active units'} each): {report.codes}"
+          + (f"; index: {report.index}" if report.index else ""))
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from flymodel.encoding import load_model, search_file
+    from flymodel.io import atomic_path
+
+    model = load_model(args.model) if args.model else None
+    D, I = search_file(args.index, args.queries, args.n_neighbors, model=model)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, distances=D, ids=I)
+        print(f"{len(D)} queries, {args.n_neighbors} neighbours each: {args.output} (distances, ids)")
+    else:
+        for q in range(len(D)):
+            print(f"query {q}: " + " ".join(f"{i}:{d}" for d, i in zip(D[q], I[q])))
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from flymodel.data.files import DATA_ENV_VAR, EXPECTED_SHA256, data_dirs, data_path
 
@@ -324,6 +381,43 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--output", metavar="DIR", help="output directory (default: results/study/NAME)")
     study.add_argument("--quiet", action="store_true", help="no progress bar")
     study.set_defaults(func=_cmd_study)
+
+    fit = sub.add_parser("fit", help="fit a hasher on an .npy file or a dataset's database and save it",
+                         description="Fit a hasher and write it with Hasher.save, for `flymodel encode`.")
+    fit.add_argument("--method", required=True, choices=sorted(METHODS))
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="an .npy file of feature rows (n_samples, n_features)")
+    source.add_argument("--dataset", help="a dataset protocol's database: mnist, cifar10, ...")
+    fit.add_argument("--seed", type=int, default=0, help="the protocol's split seed (with --dataset)")
+    fit.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="a hasher parameter, e.g. k=16")
+    fit.add_argument("--output", required=True, help="the model file to write (.npz)")
+    fit.set_defaults(func=_cmd_fit)
+
+    encode = sub.add_parser("encode", help="hash an .npy database in blocks into stored codes (and an index)",
+                            description="Stream the rows of an .npy file through a saved hasher into an .npy of "
+                                        "stored codes (packed bytes, or the sorted active units of k-sparse codes), "
+                                        "written atomically through a memory map; --index also builds a HammingIndex.")
+    encode.add_argument("--model", required=True, help="a hasher file written by Hasher.save or `flymodel fit`")
+    encode.add_argument("--method", choices=sorted(METHODS), help="check that the model is of this method")
+    encode.add_argument("--input", required=True, help="an .npy file of feature rows (n, n_features)")
+    encode.add_argument("--output", required=True, help="the codes file to write (.npy)")
+    encode.add_argument("--index", help="also build a HammingIndex of the codes and save it here (.npz)")
+    encode.add_argument("--packed", action="store_true", help="store sparse codes packed too (m / 8 bytes each)")
+    encode.add_argument("--block-rows", type=int, default=4096, help="rows hashed at a time (bounds memory)")
+    encode.add_argument("--quiet", action="store_true", help="no progress bar")
+    encode.set_defaults(func=_cmd_encode)
+
+    search = sub.add_parser("search", help="the nearest codes of queries in a saved HammingIndex",
+                            description="Search a HammingIndex (written by `flymodel encode --index` or "
+                                        "HammingIndex.save) for the n nearest codes of each query, by Hamming "
+                                        "distance then id.")
+    search.add_argument("--index", required=True, help="a HammingIndex file")
+    search.add_argument("--queries", required=True,
+                        help="an .npy of stored codes, or of feature rows with --model")
+    search.add_argument("-n", "--n-neighbors", type=int, default=10, help="neighbours per query (default 10)")
+    search.add_argument("--model", help="encode the queries' feature rows with this hasher file first")
+    search.add_argument("--output", help="write distances and ids to this .npz instead of printing them")
+    search.set_defaults(func=_cmd_search)
 
     data = sub.add_parser("data", help="show where the data files are and verify their checksums",
                           description="List the data directories searched and verify every data file's sha256.")
