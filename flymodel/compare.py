@@ -22,6 +22,7 @@ from flymodel.data.shadows import describe_shadow, shadow_rows
 from flymodel.hashing import METHODS, make_hasher
 from flymodel.io import environment_info, write_json
 from flymodel.tasks import TaskStore, task_key
+from flymodel.index import HammingIndex
 from flymodel.metrics import TIE_POLICIES, retrieval_scores
 from flymodel.paper import paper_map
 from flymodel.validation import check_choice, check_int
@@ -167,12 +168,13 @@ def run_compare(config: CompareConfig, progress: bool = True,
                     t1 = time.perf_counter()
                     db_codes, q_codes = hasher.transform(X_db), hasher.transform(X_q)
                     t2 = time.perf_counter()
-                    scores = retrieval_scores(q_codes, db_codes, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
+                    database = db_codes if config.ties == "random" else HammingIndex(db_codes.shape[1]).add(db_codes)
+                    scores = retrieval_scores(q_codes, database, y_q, y_db, R=protocol.R, ties=config.ties, seed=seed)
                     t3 = time.perf_counter()
                     active = float(db_codes.sum(axis=1).mean())  # k, or the mean of an APL readout's varying counts
                     shadow = {}
                     if X_shadow is not None:  # Table 6: shadowed queries against the unchanged database
-                        shadowed = retrieval_scores(hasher.transform(X_shadow), db_codes, y_q, y_db, R=protocol.R,
+                        shadowed = retrieval_scores(hasher.transform(X_shadow), database, y_q, y_db, R=protocol.R,
                                                     ties=config.ties, seed=seed)
                         shadow = {"map_shadow": float(shadowed["average_precision"].mean()),
                                   "precision_shadow": float(shadowed["precision"].mean())}

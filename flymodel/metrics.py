@@ -29,11 +29,14 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import gammaln
 
-from flymodel.index import iter_hamming_distances
+from flymodel.codes import SparseCodes
+from flymodel.index import HammingIndex, iter_hamming_distances
 from flymodel.validation import check_choice, check_codes, check_int, check_labels
 
 TiePolicy = Literal["expected", "random"]
 TIE_POLICIES: tuple[str, ...] = ("expected", "random")
+#: Queries counted at once by retrieval_scores (their (class × distance) histograms are held together).
+COUNT_QUERIES = 1024
 #: Elements of the (queries × hypergeometric support) arrays built at once when the cut-off R splits a tie group.
 STRADDLE_BLOCK = 2**22
 
@@ -211,8 +214,8 @@ def _query_seeds(seed: int, start: int, n: int) -> np.ndarray:
 
 
 def retrieval_scores(
-    query_codes: np.ndarray,
-    database_codes: np.ndarray,
+    query_codes: np.ndarray | SparseCodes,
+    database_codes: np.ndarray | SparseCodes | HammingIndex,
     query_labels: np.ndarray,
     database_labels: np.ndarray,
     R: int | None = None,
@@ -222,38 +225,64 @@ def retrieval_scores(
 ) -> dict[str, np.ndarray]:
     """Per-query AP@R and precision@R of Hamming ranking, relevance = same label; chunked over queries.
 
+    database_codes is the boolean database codes (indexed here), or a HammingIndex of them: its postings or packed
+    words are built once and kept, so scoring many query sets against one database never rebuilds them, and the
+    queries may then be in any stored form of flymodel.codes.
     Returns {"average_precision": (n_queries,), "precision": (n_queries,)}; R=None means the whole database.
     """
+    check_choice(ties, "ties", TIE_POLICIES)
+    if ties == "random":
+        return _random_tiebreak_retrieval(query_codes, database_codes, query_labels, database_labels, R, seed, chunk_size)
+    if isinstance(database_codes, HammingIndex):
+        index = database_codes
+    else:  # codes as the hashers' transform returns them: boolean, queries and database alike
+        query_codes, index = check_codes(query_codes, "query_codes"), _index_of(database_codes)
+    n_db, n_q = len(index), len(query_codes)
+    query_labels = check_labels(query_labels, n_q, "query_labels", "query_codes")
+    database_labels = check_labels(database_labels, n_db, "database_labels", "database_codes")
+    R_eff = n_db if R is None else check_int(R, "R", minimum=1, maximum=n_db)
+    classes, inverse = np.unique(np.concatenate([database_labels, query_labels]), return_inverse=True)
+    db_class, q_class = inverse[:n_db], inverse[n_db:]
+    chunk_size = COUNT_QUERIES if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
+    ap, prec = np.empty(n_q), np.empty(n_q)
+    for start in range(0, n_q, chunk_size):
+        rows = slice(start, min(start + chunk_size, n_q))
+        # One counting pass per chunk: stored codes per (query, database class, distance).
+        hist = index.distance_counts(_rows(query_codes, rows), db_class, len(classes))
+        counts = hist.sum(axis=1)
+        relevant = hist[np.arange(rows.stop - rows.start), q_class[rows]]
+        ap[rows] = expected_average_precision(counts, relevant, R_eff)
+        prec[rows] = expected_precision(counts, relevant, R_eff)
+    return {"average_precision": ap, "precision": prec}
+
+
+def _index_of(codes: np.ndarray) -> HammingIndex:
+    """A HammingIndex of boolean database codes."""
+    codes = check_codes(codes, "database_codes")
+    return HammingIndex(codes.shape[1]).add(codes)
+
+
+def _rows(codes: np.ndarray | SparseCodes, rows: slice) -> np.ndarray | SparseCodes:
+    return codes.rows(rows.start, rows.stop) if isinstance(codes, SparseCodes) else codes[rows]
+
+
+def _random_tiebreak_retrieval(query_codes: np.ndarray, database_codes: np.ndarray, query_labels: np.ndarray,
+                               database_labels: np.ndarray, R: int | None, seed: int,
+                               chunk_size: int | None) -> dict[str, np.ndarray]:
+    """retrieval_scores with a seeded random order within each tie group (boolean codes: it sorts full distances)."""
+    if isinstance(database_codes, HammingIndex):
+        raise TypeError("ties='random' sorts full distance rows and needs the boolean database codes, not an index")
     query_codes = check_codes(query_codes, "query_codes")
     database_codes = check_codes(database_codes, "database_codes")
     query_labels = check_labels(query_labels, query_codes.shape[0], "query_labels", "query_codes")
     database_labels = check_labels(database_labels, database_codes.shape[0], "database_labels", "database_codes")
-    check_choice(ties, "ties", TIE_POLICIES)
     n_db = database_codes.shape[0]
     R_eff = n_db if R is None else check_int(R, "R", minimum=1, maximum=n_db)
-
-    classes, inverse = np.unique(np.concatenate([database_labels, query_labels]), return_inverse=True)
-    db_class, q_class = inverse[:n_db], inverse[n_db:]
-    n_classes = len(classes)
-    ap = np.empty(query_codes.shape[0])
-    prec = np.empty(query_codes.shape[0])
+    ap, prec = np.empty(query_codes.shape[0]), np.empty(query_codes.shape[0])
     for rows, dist in iter_hamming_distances(query_codes, database_codes, chunk_size):
-        if ties == "random":
-            relevant = db_class[None, :] == q_class[rows, None]
-            seeds = _query_seeds(seed, rows.start, rows.stop - rows.start)
-            ap[rows], prec[rows] = _random_tiebreak_scores(dist, relevant, R_eff, seeds)
-            continue
-        # One counting pass per chunk: histogram over (query, database class, distance).
-        n_q, n_bins = dist.shape[0], int(dist.max()) + 1
-        if n_q * n_classes * n_bins >= 2**31:  # keys would overflow int32
-            dist = dist.astype(np.int64)
-        dist += (n_bins * db_class).astype(dist.dtype)[None, :]  # in place: key of (query, class, distance)
-        dist += (n_bins * n_classes * np.arange(n_q)).astype(dist.dtype)[:, None]
-        hist = np.bincount(dist.ravel(), minlength=n_q * n_classes * n_bins).reshape(n_q, n_classes, n_bins)
-        counts = hist.sum(axis=1)
-        relevant = hist[np.arange(n_q), q_class[rows]]
-        ap[rows] = expected_average_precision(counts, relevant, R_eff)
-        prec[rows] = expected_precision(counts, relevant, R_eff)
+        relevant = database_labels[None, :] == query_labels[rows, None]
+        seeds = _query_seeds(seed, rows.start, rows.stop - rows.start)
+        ap[rows], prec[rows] = _random_tiebreak_scores(dist, relevant, R_eff, seeds)
     return {"average_precision": ap, "precision": prec}
 
 

@@ -225,3 +225,55 @@ def test_codes_of_varying_density_are_encoded_as_sparse_codes():
     np.testing.assert_array_equal(hasher.encode(X, packed=True), pack_codes(codes))
     with pytest.raises(ValueError, match="a dask array of codes needs a fixed width"):
         hasher.encode(da.from_array(X))
+
+
+def brute_counts(queries: np.ndarray, database: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    dist = xor_distances(queries, database)
+    n_bins = int(queries.sum(1).max()) + int(database.sum(1).max()) + 1
+    counts = np.zeros((len(queries), n_groups, n_bins), dtype=np.int64)
+    for q in range(len(queries)):
+        np.add.at(counts[q], (groups, dist[q]), 1)
+    return counts
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_bits=st.sampled_from([12, 64, 200, 300]), density=st.sampled_from([0.02, 0.08, 0.5]),
+       fixed=st.booleans(), n=st.integers(1, 60), seed=st.integers(0, 2**16))
+def test_distance_counts_equal_brute_force(n_bits, density, fixed, n, seed):
+    """Both counting paths (postings below 10 % density, packed words above; 8- and 16-bit distances) give the
+    exact (query, group, distance) histogram, for codes of one weight or of varying weights."""
+    rng = np.random.default_rng(seed)
+    if fixed:
+        k = max(1, int(density * n_bits))
+        def draw(m):
+            codes = np.zeros((m, n_bits), dtype=bool)
+            codes[np.arange(m)[:, None], np.argsort(rng.random((m, n_bits)), axis=1)[:, :k]] = True
+            return codes
+    else:
+        def draw(m):
+            return rng.random((m, n_bits)) < density
+    database, queries = draw(n), draw(7)
+    groups = rng.integers(0, 3, n)
+    for kind in ("dense", "sparse"):
+        index = HammingIndex(n_bits, kind=kind).add(database)
+        np.testing.assert_array_equal(index.distance_counts(queries, groups, 3), brute_counts(queries, database, groups, 3))
+
+
+def test_map_from_an_index_equals_map_from_codes_and_never_rebuilds_it(monkeypatch):
+    from flymodel.metrics import mean_average_precision, retrieval_scores
+
+    rng = np.random.default_rng(4)
+    database, queries = rng.random((500, 400)) < 0.03, rng.random((40, 400)) < 0.03
+    y_db, y_q = rng.integers(0, 4, 500), rng.integers(0, 4, 40)
+    index = HammingIndex(400).add(database)
+    expected = mean_average_precision(queries, database, y_q, y_db)
+    assert retrieval_scores(queries, index, y_q, y_db)["average_precision"].mean() == pytest.approx(expected, abs=1e-12)
+    builds = []
+    monkeypatch.setattr(HammingIndex, "_build_postings", lambda self: builds.append(1))
+    retrieval_scores(queries[:5], index, y_q[:5], y_db)
+    retrieval_scores(SparseCodes.from_dense(queries), index, y_q, y_db, R=50)
+    assert builds == []
+    with pytest.raises(TypeError, match="ties='random' sorts full distance rows"):
+        retrieval_scores(queries, index, y_q, y_db, ties="random")
+    with pytest.raises(ValueError, match=r"groups must hold one integer in \[0, n_groups=2\)"):
+        index.distance_counts(queries, np.full(500, 2), 2)
