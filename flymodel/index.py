@@ -221,7 +221,7 @@ class HammingIndex:
         queries = self._from_indices(queries, "queries")
         if self.kind == "dense":
             D, I = self._dense_index().search(self._as_packed(queries, "queries"), n_neighbors)
-            return D.astype(np.int32), I.astype(np.int64)
+            return D.astype(np.int32, copy=False), I.astype(np.int64, copy=False)
         found = [self._sparse_knn(units, n_neighbors) for units in self._query_units(queries)]
         D = np.array([d for d, _ in found], dtype=np.int32).reshape(-1, n_neighbors)
         return D, np.array([i for _, i in found], dtype=np.int64).reshape(-1, n_neighbors)
