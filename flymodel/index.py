@@ -157,6 +157,9 @@ COUNT_POSTINGS_DENSITY = 0.1
 #: Distances computed at once by distance_counts' packed-word path (queries × stored codes).
 COUNT_CHUNK_ENTRIES = 2**22
 
+#: Codes converted at once between packed bytes and SparseCodes (bounds the boolean matrix held).
+UNPACK_ROWS = 65536
+
 #: Version of the HammingIndex file format (save/load); a file of another version is refused.
 FORMAT_VERSION = 1
 KINDS = ("auto", "dense", "sparse")
@@ -255,6 +258,14 @@ class HammingIndex:
             lims.append(lims[-1] + int(keep.sum()))
         return np.array(lims, dtype=np.int64), np.concatenate(D), np.concatenate(I)
 
+    @property
+    def faiss_index(self):  # noqa: ANN201 (faiss.IndexBinaryFlat; faiss is imported on first use)
+        """The FAISS IndexBinaryFlat that holds dense codes (built after the last add), for FAISS's own tools."""
+        if self.kind != "dense":
+            raise ValueError(f"this index holds {self.kind} codes; only a dense index keeps a FAISS IndexBinaryFlat")
+        self._check_nonempty()
+        return self._dense_index()
+
     def distance_counts(self, queries: np.ndarray | SparseCodes, groups: np.ndarray | None = None,
                         n_groups: int = 1) -> np.ndarray:
         """(n_queries, n_groups, n_distances) int64: how many stored codes of each group lie at each Hamming
@@ -342,8 +353,11 @@ class HammingIndex:
         return codes
 
     def _as_packed(self, codes: np.ndarray | SparseCodes, name: str) -> np.ndarray:
-        if isinstance(codes, SparseCodes):
-            return pack_codes(self._as_bool(codes.to_dense(), name))
+        if isinstance(codes, SparseCodes):  # in blocks of rows, never the whole boolean matrix
+            if codes.n_bits != self.n_bits:
+                raise ValueError(f"{name} have {codes.n_bits} bits; this index holds {self.n_bits}-bit codes")
+            return np.concatenate([pack_codes(codes.rows(start, min(start + UNPACK_ROWS, len(codes))).to_dense())
+                                   for start in range(0, len(codes), UNPACK_ROWS)])
         codes = np.asarray(codes)
         if self._is_packed(codes):
             return check_packed(codes, self.n_bits, name)
@@ -374,8 +388,8 @@ class HammingIndex:
             packed = np.concatenate(self._packed)
             self._packed = [packed]
             self._codes = SparseCodes.concatenate(
-                [SparseCodes.from_dense(unpack_codes(packed[start:start + 65536], self.n_bits))
-                 for start in range(0, len(packed), 65536)], self.n_bits)
+                [SparseCodes.from_dense(unpack_codes(packed[start:start + UNPACK_ROWS], self.n_bits))
+                 for start in range(0, len(packed), UNPACK_ROWS)], self.n_bits)
         return self._codes
 
     def _counts_by_postings(self, queries: SparseCodes, groups: np.ndarray, n_groups: int, n_bins: int) -> np.ndarray:

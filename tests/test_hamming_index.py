@@ -277,3 +277,13 @@ def test_map_from_an_index_equals_map_from_codes_and_never_rebuilds_it(monkeypat
         retrieval_scores(queries, index, y_q, y_db, ties="random")
     with pytest.raises(ValueError, match=r"groups must hold one integer in \[0, n_groups=2\)"):
         index.distance_counts(queries, np.full(500, 2), 2)
+
+
+def test_a_dense_index_exposes_its_faiss_index():
+    rng = np.random.default_rng(2)
+    codes = rng.random((50, 24)) < 0.5
+    index = HammingIndex(24).add(codes)
+    D, I = index.faiss_index.search(pack_codes(codes[:4]), 3)
+    assert [a.tolist() for a in index.search(codes[:4], 3)] == [D.tolist(), I.tolist()]
+    with pytest.raises(ValueError, match="only a dense index keeps a FAISS IndexBinaryFlat"):
+        HammingIndex(24, kind="sparse").add(codes).faiss_index
