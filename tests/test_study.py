@@ -177,6 +177,7 @@ def test_apl_gain_study_gives_the_inhibition_analysis_numbers_in_the_rate_engine
     assert loss["loss_dprime_binary_similar"]["mean"] == pytest.approx(lin["loss_similar_ci"]["mean"], rel=1e-12)
 
 
+@pytest.mark.slow  # 45 s of Brian2 runs; the rate-engine twin above runs by default, benchmarks/study_vs_inhibition.py at scale
 def test_apl_gain_study_gives_the_inhibition_analysis_numbers_in_the_spiking_engine(tmp_path):
     """The spiking trials come first in the study's run, so their spike trains are the analysis' own; the two gains of
     a seed share one build (the gain is a run_arg)."""
