@@ -1,13 +1,13 @@
-"""Hamming search over boolean codes, dense (k bits) or k-sparse (m units, k active), from one representation.
+"""Hamming search over binary codes, dense (k bits) or k-sparse (m units, k active): HammingIndex over stored codes
+(flymodel.codes), and brute-force helpers over the boolean matrix for small problems.
 
-A code is a row of a boolean matrix. The Hamming distance between two rows a, b is
-|a| + |b| - 2⟨a, b⟩; for k-sparse codes this is 2·(k − overlap), so ranking by Hamming distance and
-ranking by overlap (the fly's readout) are the same ranking. Codes whose number of active bits varies (a circuit's
-APL readout) are ranked by the same distance: for one query, |a| is fixed, so a database code b ranks by
-|b| − 2⟨a, b⟩; each shared active bit gains twice what each extra active bit costs, and a silent code (|b| = 0) sits
-at distance |a|, ahead of any code that shares less than half of its own bits with the query. The overlap ⟨a, b⟩ is computed by a dense
-matmul for dense codes and through an inverted index (postings per unit) when codes are sparse,
-which is where the fly's expansion pays: the cost grows with k², not with m.
+The Hamming distance between two codes a, b is |a| + |b| - 2⟨a, b⟩; for k-sparse codes this is 2·(k − overlap), so
+ranking by Hamming distance and ranking by overlap (the fly's readout) are the same ranking. Codes whose number of
+active bits varies (a circuit's APL readout) are ranked by the same distance: for one query, |a| is fixed, so a
+database code b ranks by |b| − 2⟨a, b⟩; each shared active bit gains twice what each extra active bit costs, and a
+silent code (|b| = 0) sits at distance |a|, ahead of any code that shares less than half of its own bits with the
+query. Dense codes are compared by FAISS (popcounts of packed bytes) or a matmul; sparse codes through an inverted
+index (postings per unit), which is where the fly's expansion pays: the cost grows with the postings touched, not m.
 """
 
 from __future__ import annotations
