@@ -57,7 +57,8 @@ def test_every_registered_hasher_is_checked():
     assert {type(h) for h in SMALL} == set(METHODS.values())
 
 
-@parametrize_with_checks(SMALL, expected_failed_checks=expected_failed_checks)
+# strict: a listed check that starts to pass fails, so the list stays as short as it can be
+@parametrize_with_checks(SMALL, expected_failed_checks=expected_failed_checks, xfail_strict=True)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
