@@ -70,8 +70,9 @@ def test_not_fitted_error_is_sklearns():
     h = LSH(k=4)
     with pytest.raises(SklearnNotFittedError):
         check_is_fitted(h)
-    with pytest.raises(NotFittedError, match="not fitted yet"):
+    with pytest.raises(SklearnNotFittedError, match="this LSH is not fitted yet"):  # ours is scikit-learn's
         h.transform(np.zeros((2, 3)))
+    assert issubclass(NotFittedError, SklearnNotFittedError)
     check_is_fitted(h.fit(np.random.default_rng(0).normal(size=(5, 3))))
 
 
