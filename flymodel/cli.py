@@ -213,8 +213,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         source = f"the {args.dataset} database (split seed {args.seed})"
     model.fit(X)
     model.save(args.output)
-    print(f"{model!r} fitted on {len(X)} rows of {source}: {model.n_bits_}-bit codes, {model.code_size_} bytes "
-          f"stored per code; model: {args.output}")
+    size = "a varying number of" if model.code_size_ is None else model.code_size_
+    print(f"{model!r} fitted on {len(X)} rows of {source}: {model.n_bits_}-bit codes, {size} bytes stored per code; "
+          f"model: {args.output}")
     return 0
 
 

@@ -35,12 +35,8 @@ def pack_codes(codes: np.ndarray) -> np.ndarray:
 
 def unpack_codes(packed: np.ndarray, n_bits: int) -> np.ndarray:
     """Packed uint8 codes back to the boolean (n, n_bits) matrix; the padding bits must be zero."""
-    packed = check_packed(packed, n_bits, "packed")
-    codes = np.unpackbits(packed, axis=1, count=8 * packed.shape[1]).astype(bool)
-    if codes[:, n_bits:].any():
-        raise ValueError(f"packed codes have non-zero padding bits beyond n_bits={n_bits}; they were not packed from "
-                         f"{n_bits}-bit codes")
-    return codes[:, :n_bits]
+    packed = check_packed(packed, n_bits, "packed")  # also refuses non-zero padding bits
+    return np.unpackbits(packed, axis=1, count=n_bits).astype(bool)
 
 
 def check_packed(packed: np.ndarray, n_bits: int, name: str) -> np.ndarray:
@@ -52,6 +48,10 @@ def check_packed(packed: np.ndarray, n_bits: int, name: str) -> np.ndarray:
                          "code matrix")
     if packed.ndim != 2 or packed.shape[1] != width:
         raise ValueError(f"{name} has shape {packed.shape}; expected (n, {width}) bytes for {n_bits}-bit codes")
+    padding = (1 << (8 * width - n_bits)) - 1  # the low bits of the last byte beyond n_bits (np.packbits order)
+    if padding and len(packed) and np.any(packed[:, -1] & padding):
+        raise ValueError(f"{name} have non-zero padding bits beyond n_bits={n_bits}; they were not packed from "
+                         f"{n_bits}-bit codes")
     return np.ascontiguousarray(packed)
 
 
@@ -98,8 +98,10 @@ class SparseCodes:
             raise ValueError("indices must be sorted and distinct in every row (each code's active units, ascending); "
                              "for a 0/1 matrix of bits pass codes.astype(bool)")
         n, k = indices.shape
-        return cls(np.arange(n + 1, dtype=np.int64) * k, np.ascontiguousarray(indices, dtype=np.int32).ravel(),
-                   check_int(n_bits, "n_bits", minimum=1))
+        n_bits = check_int(n_bits, "n_bits", minimum=1)
+        if indices.size and (indices.min() < 0 or indices.max() >= n_bits):  # before the cast to int32 can wrap
+            raise ValueError(f"SparseCodes.indices must lie in [0, n_bits={n_bits})")
+        return cls(np.arange(n + 1, dtype=np.int64) * k, np.ascontiguousarray(indices, dtype=np.int32).ravel(), n_bits)
 
     def to_indices(self) -> np.ndarray:
         """The (n, k) int32 matrix of active units; a ValueError when the codes do not all have the same k."""

@@ -121,6 +121,9 @@ def search_file(index: str | os.PathLike[str], queries: str | os.PathLike[str], 
         coded = model.encode(NpyRows(queries))
     else:
         coded = np.load(queries)
+        if not isinstance(coded, np.ndarray):
+            coded.close()
+            raise ValueError(f"--queries {queries} is an .npz archive; expected one .npy array of stored codes")
         if not (coded.dtype in (np.uint8, np.bool_) or is_index_matrix(coded)):
             raise ValueError(f"--queries {queries} holds {coded.dtype} values; expected stored codes (uint8 packed "
                              "bytes, integer active units or booleans), or pass --model to encode feature rows")

@@ -188,6 +188,7 @@ class HammingIndex:
         self._posting_ptr: np.ndarray | None = None  # the inverted index, built on the first query (_build_postings)
         self._codes: SparseCodes | None = None
         self._words: np.ndarray | None = None  # packed codes as (words, n) uint64, for distance_counts
+        self._packed_weights: np.ndarray | None = None  # active bits per dense code, for distance_counts
         self._size = 0
 
     def __len__(self) -> int:
@@ -214,7 +215,7 @@ class HammingIndex:
             sparse = self._as_sparse(codes, "codes")
             self._sparse.append(sparse)
             count = len(sparse)
-        self._faiss = self._posting_ptr = self._codes = self._words = None
+        self._faiss = self._posting_ptr = self._codes = self._words = self._packed_weights = None
         self._size += count
         return self
 
@@ -281,9 +282,11 @@ class HammingIndex:
                 or (self._size and (groups.min() < 0 or groups.max() >= n_groups)):
             raise ValueError(f"groups must hold one integer in [0, n_groups={n_groups}) per stored code "
                              f"({self._size}); got {groups.dtype} of shape {groups.shape}")
-        stored = self._sparse_view()
-        n_bins = int(queries.weights.max(initial=0)) + int(stored.weights.max(initial=0)) + 1
-        if len(stored.indices) <= COUNT_POSTINGS_DENSITY * self.n_bits * self._size:
+        weights = self._stored_weights()
+        n_bins = int(queries.weights.max(initial=0)) + int(weights.max(initial=0)) + 1
+        if len(queries) == 0:
+            return np.zeros((0, n_groups, n_bins), dtype=np.int64)
+        if weights.sum() <= COUNT_POSTINGS_DENSITY * self.n_bits * self._size:
             return self._counts_by_postings(queries, groups.astype(np.int64), n_groups, n_bins)
         return self._counts_by_words(queries, groups.astype(np.int64), n_groups, n_bins)
 
@@ -356,7 +359,8 @@ class HammingIndex:
         if isinstance(codes, SparseCodes):  # in blocks of rows, never the whole boolean matrix
             if codes.n_bits != self.n_bits:
                 raise ValueError(f"{name} have {codes.n_bits} bits; this index holds {self.n_bits}-bit codes")
-            return np.concatenate([pack_codes(codes.rows(start, min(start + UNPACK_ROWS, len(codes))).to_dense())
+            return np.concatenate([np.zeros((0, packed_width(self.n_bits)), np.uint8)] +
+                                  [pack_codes(codes.rows(start, min(start + UNPACK_ROWS, len(codes))).to_dense())
                                    for start in range(0, len(codes), UNPACK_ROWS)])
         codes = np.asarray(codes)
         if self._is_packed(codes):
@@ -379,6 +383,16 @@ class HammingIndex:
             self._codes = SparseCodes.concatenate(self._sparse, self.n_bits)
             self._sparse = [self._codes]
         return self._codes
+
+    def _stored_weights(self) -> np.ndarray:
+        """Active bits of every stored code (dense codes: popcounts of the packed bytes, kept)."""
+        if self.kind == "sparse":
+            return self._all_sparse().weights
+        if self._packed_weights is None:
+            packed = np.concatenate(self._packed)
+            self._packed = [packed]
+            self._packed_weights = np.bitwise_count(packed).sum(axis=1, dtype=np.int32)
+        return self._packed_weights
 
     def _sparse_view(self) -> SparseCodes:
         """The stored codes as SparseCodes whatever the kind (dense codes are unpacked once and kept)."""
@@ -415,11 +429,11 @@ class HammingIndex:
         """distance_counts by XOR and popcount of 64-bit words, a chunk of queries at a time, then one bincount."""
         if self._words is None:
             self._words = np.ascontiguousarray(_as_words(np.concatenate(self._packed) if self.kind == "dense" else
-                                                         pack_codes(self._sparse_view().to_dense())).T)
-        words = _as_words(pack_codes(queries.to_dense()))
+                                                         self._as_packed(self._all_sparse(), "codes")).T)
+        words = _as_words(self._as_packed(queries, "queries"))
         counts = np.empty((len(queries), n_groups, n_bins), dtype=np.int64)
         chunk = max(1, COUNT_CHUNK_ENTRIES // self._size)
-        dtype = np.uint8 if self.n_bits < 256 else np.uint16
+        dtype = np.uint8 if self.n_bits < 2**8 else np.uint16 if self.n_bits < 2**16 else np.uint32
         group_keys = torch.from_numpy(groups * n_bins)
         for start in range(0, len(queries), chunk):
             rows = words[start:start + chunk]

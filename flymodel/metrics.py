@@ -35,8 +35,8 @@ from flymodel.validation import check_choice, check_codes, check_int, check_labe
 
 TiePolicy = Literal["expected", "random"]
 TIE_POLICIES: tuple[str, ...] = ("expected", "random")
-#: Queries counted at once by retrieval_scores (their (class × distance) histograms are held together).
-COUNT_QUERIES = 1024
+#: Queries counted at once by retrieval_scores, at most, and the (query × class × distance) entries held per chunk.
+COUNT_QUERIES, COUNT_ENTRIES = 1024, 2**24
 #: Elements of the (queries × hypergeometric support) arrays built at once when the cut-off R splits a tie group.
 STRADDLE_BLOCK = 2**22
 
@@ -243,7 +243,9 @@ def retrieval_scores(
     R_eff = n_db if R is None else check_int(R, "R", minimum=1, maximum=n_db)
     classes, inverse = np.unique(np.concatenate([database_labels, query_labels]), return_inverse=True)
     db_class, q_class = inverse[:n_db], inverse[n_db:]
-    chunk_size = COUNT_QUERIES if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
+    if chunk_size is None:  # bound the (queries × classes × distances) histogram held per chunk
+        chunk_size = max(1, min(COUNT_QUERIES, COUNT_ENTRIES // (len(classes) * (index.n_bits + 1))))
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     ap, prec = np.empty(n_q), np.empty(n_q)
     for start in range(0, n_q, chunk_size):
         rows = slice(start, min(start + chunk_size, n_q))

@@ -102,6 +102,9 @@ def test_encode_and_search_errors_name_what_is_wrong(files, capsys):
                 index=tmp_path / "i.npz", progress=False)
     with pytest.raises(ValueError, match=r"Q.npy holds float32 values; expected stored codes"):
         search_file(tmp_path / "i.npz", tmp_path / "Q.npy", 3)
+    np.savez(tmp_path / "q.npz", codes=np.zeros((2, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"q.npz is an .npz archive; expected one .npy array of stored codes"):
+        search_file(tmp_path / "i.npz", tmp_path / "q.npz", 3)
     with pytest.raises(SystemExit) as exited:
         main(["encode", "--model", str(tmp_path / "lsh.npz"), "--method", "flyhash", "--input",
               str(tmp_path / "X.npy"), "--output", str(tmp_path / "o.npy")])

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flymodel.codes import SparseCodes, pack_codes, unpack_codes
+from flymodel.hashing import NotFittedError
 from flymodel.index import HammingIndex
 
 
@@ -287,3 +288,34 @@ def test_a_dense_index_exposes_its_faiss_index():
     assert [a.tolist() for a in index.search(codes[:4], 3)] == [D.tolist(), I.tolist()]
     with pytest.raises(ValueError, match="only a dense index keeps a FAISS IndexBinaryFlat"):
         HammingIndex(24, kind="sparse").add(codes).faiss_index
+
+
+def test_edge_cases_found_in_review(tmp_path):
+    """Very wide codes (32-bit distances), index values that would wrap in int32, padding bits, empty queries, and
+    encode's options being keyword-only; a dask encode is frozen at encode time and survives empty chunks."""
+    import dask.array as da
+
+    from flymodel.hashing import FlyHash
+
+    wide = np.zeros((2, 70_000), dtype=bool)
+    wide[0, :10] = wide[1, :] = True
+    index = HammingIndex(70_000, kind="dense").add(wide)
+    np.testing.assert_array_equal(index.distance_counts(np.ones((1, 70_000), bool))[0, 0].nonzero()[0], [0, 69_990])
+    with pytest.raises(ValueError, match=r"must lie in \[0, n_bits=10\)"):
+        SparseCodes.from_indices(np.array([[2**32 + 5]]), 10)
+    with pytest.raises(ValueError, match="non-zero padding bits beyond n_bits=4"):
+        HammingIndex(4).add(np.array([[0b00001000]], dtype=np.uint8))
+    dense = HammingIndex(12, kind="dense").add(np.random.default_rng(0).random((9, 12)) < 0.5)
+    none = SparseCodes(np.zeros(1, np.int64), np.zeros(0, np.int32), 12)
+    assert dense.search(none, 2)[0].shape == (0, 2) and dense.distance_counts(none).shape[0] == 0
+    X = np.random.default_rng(1).random((50, 10)).astype(np.float32)
+    fly = FlyHash(k=3, m=40, device="cpu").fit(X)
+    with pytest.raises(TypeError):
+        fly.encode(X, 16)  # block_rows, packed, out and progress are keyword-only
+    masked = da.from_array(X, chunks=(16, 10))[da.from_array(np.arange(50) < 16, chunks=16)]
+    lazy = fly.encode(masked)
+    expected = fly.encode(X[:16])
+    fly.set_params(seed=1).fit(X)
+    np.testing.assert_array_equal(lazy.compute(scheduler="synchronous"), expected)
+    with pytest.raises(NotFittedError):
+        FlyHash(k=3, m=40).code_size_

@@ -9,6 +9,7 @@ hasher in tests/test_sklearn_checks.py.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any, ClassVar
@@ -96,7 +97,7 @@ class Hasher(TransformerMixin, BaseEstimator):
             codes[start:start + block] = self._encode(chunk).cpu().numpy()
         return codes
 
-    def encode(self, X: Any, packed: bool = False, block_rows: int = ENCODE_BLOCK, out: np.ndarray | None = None,
+    def encode(self, X: Any, *, packed: bool = False, block_rows: int = ENCODE_BLOCK, out: np.ndarray | None = None,
                progress: bool = False) -> np.ndarray | SparseCodes | da.Array:
         """The codes of X as they are stored (flymodel.codes): packed uint8 bytes (np.packbits layout, FAISS's) for
         dense hashers, or for any hasher with packed=True; for sparse hashers the (n, k) int32 matrix of each code's
@@ -154,9 +155,15 @@ class Hasher(TransformerMixin, BaseEstimator):
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} is expecting (n, {self.n_features_in_})")
         X = X.rechunk({1: -1})
-        width = self._stored_width(layout)
-        return X.map_blocks(lambda block: self._stored(self.transform(block), layout), chunks=(X.chunks[0], (width,)),
-                            dtype=np.uint8 if layout == "packed" else np.int32)
+        width, dtype = self._stored_width(layout), (np.uint8 if layout == "packed" else np.int32)
+        frozen = copy.deepcopy(self)  # the hasher as fitted now: a later refit must not change these codes
+
+        def encode_block(block: np.ndarray) -> np.ndarray:
+            if len(block) == 0:  # empty chunks are common after masking
+                return np.zeros((0, width), dtype=dtype)
+            return frozen._stored(frozen.transform(block), layout)
+
+        return X.map_blocks(encode_block, chunks=(X.chunks[0], (width,)), dtype=dtype)
 
     @property
     def n_bits_(self) -> int:
@@ -169,6 +176,7 @@ class Hasher(TransformerMixin, BaseEstimator):
         (SparseCodes) 4 per active unit plus 8 for the code's row pointer, with k active units (for a circuit's APL
         readout, the k its gain was set to on average). None when the count is not set in advance (APL readout with
         k=None): SparseCodes.nbytes / len(codes) then measures it."""
+        self._check_fitted("code_size_")
         if not self.sparse:
             return packed_width(self.n_bits_)
         k = getattr(self, "k", None)

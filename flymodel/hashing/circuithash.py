@@ -161,6 +161,7 @@ class CircuitHash(Hasher):
         self._validate_params(X.shape[1])
         for name in self.fitted_attributes():
             delattr(self, name)
+        self.__dict__.pop("_encoder", None)  # a spiking encoder built for the previous weights
         spec = self._spec()
         rates = feature_rates(spec, X)
         train = rates
