@@ -43,6 +43,15 @@ def best_time(fn, repeats: int) -> tuple[float, float]:
     return min(times), value
 
 
+def mnist_protocol_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The MNIST protocol's database and query features and labels for a split seed: X_db, X_q, y_db, y_q."""
+    protocol = get_protocol("mnist")
+    data = protocol.load()
+    split = protocol.split(data.labels, seed)
+    return (data.features(split.database), data.features(split.queries), data.labels[split.database],
+            data.labels[split.queries])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -50,10 +59,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "map_speed.json"))
     args = parser.parse_args()
     protocol = get_protocol("mnist")
-    data = protocol.load()
-    split = protocol.split(data.labels, args.seed)
-    X_db, X_q = data.features(split.database), data.features(split.queries)
-    yq, ydb = data.labels[split.queries], data.labels[split.database]
+    X_db, X_q, ydb, yq = mnist_protocol_split(args.seed)
     cases = []
     for hasher in [LSH(k=16, seed=args.seed, device="cpu"), LSH(k=64, seed=args.seed, device="cpu"),
                    FlyHash(k=16, seed=args.seed, device="cpu"), FlyHash(k=32, seed=args.seed, device="cpu")]:

@@ -47,7 +47,7 @@ from flymodel.index import HammingIndex
 from flymodel.io import environment_info, write_json
 from flymodel.metrics import retrieval_scores
 from flymodel.reproduce import BIOHASH_PARAMS
-from map_speed import best_time  # benchmarks/ is on sys.path when this script runs
+from map_speed import best_time, mnist_protocol_split  # benchmarks/ is on sys.path when this script runs
 
 NEIGHBOURS = 10
 T = TypeVar("T")
@@ -199,11 +199,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "search_speed.json"))
     args = parser.parse_args()
     started = time.perf_counter()
-    protocol = get_protocol("mnist")
-    data = protocol.load()
-    split = protocol.split(data.labels, args.seed)
-    X_db, X_q = data.features(split.database), data.features(split.queries)
-    y_db, y_q = data.labels[split.database], data.labels[split.queries]
+    X_db, X_q, y_db, y_q = mnist_protocol_split(args.seed)
     hashers = mnist_hashers(args.seed)
     results: dict[str, dict] = {}
     for name, hasher in hashers.items():

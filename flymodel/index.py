@@ -81,7 +81,12 @@ class _Postings:
 
 def _is_sparse(codes: np.ndarray) -> bool:
     """Sparse codes (wide, few active bits) are searched through postings; others by a dense matmul."""
-    return codes.shape[1] > 128 and np.count_nonzero(codes) < SPARSE_DENSITY * codes.size
+    return _sparse_by_density(codes.shape[1], np.count_nonzero(codes), codes.shape[0])
+
+
+def _sparse_by_density(n_bits: int, active: int, n_codes: int) -> bool:
+    """The rule: wider than 128 bits with fewer than SPARSE_DENSITY of them active."""
+    return n_bits > 128 and active < SPARSE_DENSITY * n_bits * n_codes
 
 
 def _overlaps(queries: np.ndarray, prepared: np.ndarray | _Postings) -> np.ndarray:
@@ -341,9 +346,8 @@ class HammingIndex:
         return codes
 
     def _choose_kind(self, codes: np.ndarray | SparseCodes) -> str:
-        if isinstance(codes, SparseCodes):  # the rule of _is_sparse, on the active units
-            sparse = self.n_bits > 128 and len(codes.indices) < SPARSE_DENSITY * self.n_bits * len(codes)
-            return "sparse" if sparse else "dense"
+        if isinstance(codes, SparseCodes):
+            return "sparse" if _sparse_by_density(self.n_bits, len(codes.indices), len(codes)) else "dense"
         codes = np.asarray(codes)
         if self._is_packed(codes):
             return "dense"
