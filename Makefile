@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RESULTS ?= results
 
-.PHONY: run table1 test test-slow benchmarks clean
+.PHONY: run table1 test test-slow docs benchmarks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 	touch $(STAMP)
 
 # Table 1 without its BioConvHash row, whose 100-epoch hash layer takes hours per model on a CPU (README, BioConvHash).
@@ -37,6 +37,15 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
+# The documentation site (docs/, Sphinx) into site/, strictly: numpydoc lint of every public docstring, a build in
+# which any warning is an error (-W --keep-going lists them all before failing), then every Python example of the
+# README and the pages run as written (tests/test_doc_examples.py; the docstrings' examples run in make test).
+docs: $(STAMP)
+	$(BIN)/python -m numpydoc lint $(shell find flymodel -name '*.py' | sort)
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs site
+	$(BIN)/python -m pytest -m docs -q tests/test_doc_examples.py
+	@echo "Documentation: site/index.html"
+
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/map_speed.py
 	$(BIN)/python benchmarks/validation_choices.py flyhash
@@ -52,7 +61,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/circuit_hash.py
 	$(BIN)/python benchmarks/spiking_gpu.py   # measures only where a CUDA GPU and nvcc are present
 	$(BIN)/python benchmarks/main_job.py
-	$(BIN)/python benchmarks/readme_numbers.py   # the README's tables and quoted figures from the new JSON
+	$(BIN)/python benchmarks/doc_numbers.py   # the README's and the docs' tables and quoted figures from the new JSON
 
 clean:
-	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(RESULTS) .pytest_cache .hypothesis site docs/generated

@@ -50,9 +50,10 @@ def test_environment_yml_shape(environment, env_conda):
     assert "pip" in env_conda
 
 
-def test_pip_list_is_the_dependencies_plus_the_test_extra(pyproject, env_pip):
+def test_pip_list_is_the_dependencies_plus_the_test_and_docs_extras(pyproject, env_pip):
     deps = {_norm(r) for r in pyproject["project"]["dependencies"]}
-    test_extra = {_norm(r) for r in pyproject["project"]["optional-dependencies"]["test"]}
+    extras = pyproject["project"]["optional-dependencies"]
+    test_extra = {_norm(r) for r in extras["test"] + extras["docs"]}
     pip = [_norm(r) for r in env_pip]
     assert len(pip) == len(set(pip)), "duplicate entries in environment.yml's pip list"
     # every runtime dependency is pinned identically in both files, and nothing else runtime is in environment.yml

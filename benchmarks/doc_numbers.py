@@ -1,14 +1,15 @@
-"""The README's measured numbers, generated from the committed JSON, so that none of them is copied by hand.
+"""The measured numbers of the README and the documentation pages, generated from the committed JSON, so that none
+of them is copied by hand.
 
 Two kinds of generated text:
-- a *table* sits between `<!-- numbers: NAME -->` and `<!-- /numbers -->` in README.md and is rendered whole from its
-  JSON by the function of that name in `readme_sources.TABLES`;
-- a *quote* is a sentence fragment with figures in it (`readme_sources.QUOTES`): a template whose `{}` fields are
-  computed from the JSON. The README must contain the rendered fragment.
+- a *table* sits between `<!-- numbers: NAME -->` and `<!-- /numbers -->` in README.md or a page under docs/, and is
+  rendered whole from its JSON by the function of that name in `doc_sources.TABLES`;
+- a *quote* is a sentence fragment with figures in it (`doc_sources.QUOTES`): a template whose `{}` fields are
+  computed from the JSON. One of the documents must contain the rendered fragment.
 
-Run: python benchmarks/readme_numbers.py           rewrite the tables and quoted figures of README.md from the JSON
-     python benchmarks/readme_numbers.py --check   list every figure of the README that its JSON contradicts (exit 1)
-tests/test_readme_numbers.py runs the check, so a README that disagrees with its JSON fails the test suite.
+Run: python benchmarks/doc_numbers.py           rewrite the tables and quoted figures of every document from the JSON
+     python benchmarks/doc_numbers.py --check   list every figure of a document that its JSON contradicts (exit 1)
+tests/test_doc_numbers.py runs the check, so a page that disagrees with its JSON fails the test suite.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from readme_sources import QUOTES, TABLES, Quote  # noqa: E402
+from doc_sources import QUOTES, TABLES, Quote  # noqa: E402
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+#: The documents whose numbers come from the JSON: the README and the hand-written pages of the documentation.
+DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))
 TABLE_BLOCK = re.compile(r"(<!-- numbers: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /numbers -->)", re.S)
 #: What a quoted field may look like in the README: a number with signs, separators, units glued on (no spaces).
 FIELD = r"[-−+]?[\w.,·⁻⁰¹²³⁴⁵⁶⁷⁸⁹%×]+?"
@@ -33,14 +37,14 @@ FIELD = r"[-−+]?[\w.,·⁻⁰¹²³⁴⁵⁶⁷⁸⁹%×]+?"
 
 @dataclass(frozen=True)
 class Problem:
-    """One disagreement between the README and its JSON."""
+    """One disagreement between a document and its JSON."""
 
     where: str
     readme: str
     json: str
 
     def __str__(self) -> str:
-        return f"{self.where}:\n  README: {self.readme}\n  JSON:   {self.json}"
+        return f"{self.where}:\n  page: {self.readme}\n  JSON: {self.json}"
 
 
 def quote_pattern(quote: Quote) -> re.Pattern[str]:
@@ -53,30 +57,38 @@ def quote_pattern(quote: Quote) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def table_blocks(text: str) -> dict[str, re.Match[str]]:
-    """The README's generated tables by name."""
-    return {m["name"]: m for m in TABLE_BLOCK.finditer(text)}
+def read_documents() -> dict[str, str]:
+    """The text of every document, by its path relative to the checkout."""
+    return {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8") for path in DOCUMENTS}
 
 
-def check(text: str) -> list[Problem]:
-    """Every table and quote of the README compared with what its JSON renders to."""
+def check(texts: dict[str, str]) -> list[Problem]:
+    """Every table and quote of the documents compared with what its JSON renders to: each table shown once, in some
+    document, and each quote found in one of them."""
     problems = []
-    blocks = table_blocks(text)
-    for name in sorted(set(TABLES) - set(blocks)):
-        problems.append(Problem(f"table {name}", "no <!-- numbers: " + name + " --> block", "a table to show"))
-    for name, match in blocks.items():
-        if name not in TABLES:
-            problems.append(Problem(f"table {name}", "a generated block", f"no table named {name!r} in readme_sources"))
-            continue
-        expected = TABLES[name]()
-        if match["body"] != expected:
-            problems.append(Problem(f"table {name}", *_first_difference(match["body"], expected)))
+    shown: dict[str, list[str]] = {}
+    for where, text in texts.items():
+        for match in TABLE_BLOCK.finditer(text):
+            name = match["name"]
+            shown.setdefault(name, []).append(where)
+            if name not in TABLES:
+                problems.append(Problem(f"{where}: table {name}", "a generated block", f"no table named {name!r} in doc_sources"))
+                continue
+            expected = TABLES[name]()
+            if match["body"] != expected:
+                problems.append(Problem(f"{where}: table {name}", *_first_difference(match["body"], expected)))
+    for name in sorted(set(TABLES) - set(shown)):
+        problems.append(Problem(f"table {name}", "no <!-- numbers: " + name + " --> block in any document", "a table to show"))
+    for name, wheres in sorted(shown.items()):
+        if len(wheres) > 1:
+            problems.append(Problem(f"table {name}", f"shown in {', '.join(wheres)}", "one document"))
     for quote in QUOTES:
         rendered = quote.render()
-        if rendered in text:
+        if any(rendered in text for text in texts.values()):
             continue
-        found = quote_pattern(quote).search(text)
-        problems.append(Problem(f"quote {quote.template!r}", found[0] if found else "(no such sentence)", rendered))
+        found = next((f"{where}: {m[0]}" for where, text in texts.items() if (m := quote_pattern(quote).search(text))),
+                     "(no such sentence)")
+        problems.append(Problem(f"quote {quote.template!r}", found, rendered))
     return problems
 
 
@@ -89,7 +101,7 @@ def _first_difference(have: str, want: str) -> tuple[str, str]:
 
 
 def rewrite(text: str) -> str:
-    """The README with every table rendered again and every quote's figures replaced by the JSON's."""
+    """A document with every table rendered again and every quote's figures replaced by the JSON's."""
     def table(match: re.Match[str]) -> str:
         name = match["name"]
         body = TABLES[name]() if name in TABLES else match["body"]
@@ -111,7 +123,7 @@ MEASURED = re.compile(r"(?<![\w.\-])[-−+]?\d[\d,]*(?:\.\d+(?:\s?(?:%|s\b|ms\b|
 
 
 def unsourced(text: str, static: Iterable[str]) -> list[tuple[int, str, str]]:
-    """Measured-looking numbers of the README that no table or quote produces and no `static` fragment (a setting, a
+    """Measured-looking numbers of a document that no table or quote produces and no `static` fragment (a setting, a
     paper's value, a literature range) declares: (line number, number, line). Code blocks are read only after '#'."""
     masked = list(text)
 
@@ -144,14 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only list disagreements; exit 1 if there are any")
     args = parser.parse_args(argv)
-    text = README.read_text()
+    texts = read_documents()
     if not args.check:
-        new = rewrite(text)
-        if new != text:
-            README.write_text(new)
-            print(f"rewrote {README}")
-        text = new
-    problems = check(text)
+        for where, text in texts.items():
+            new = rewrite(text)
+            if new != text:
+                (ROOT / where).write_text(new, encoding="utf-8")
+                print(f"rewrote {where}")
+                texts[where] = new
+    problems = check(texts)
     for problem in problems:
         print(problem)
     print(f"{len(TABLES)} tables, {len(QUOTES)} quotes: {len(problems)} disagree with their JSON")
