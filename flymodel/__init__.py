@@ -1,4 +1,10 @@
-"""flymodel: the fruit-fly olfactory circuit as a similarity-search engine (FlyHash, BioHash, spiking PN→KC→APL)."""
+"""The fruit-fly olfactory circuit as a similarity-search engine (FlyHash, BioHash, spiking PN→KC→APL).
+
+The ``flymodel`` package exports the hashers (FlyHash, LSH, BioHash, NaiveBioHash, BioConvHash, PCAHash, ITQ,
+SpectralHash and CircuitHash, all `Hasher` subclasses, made by name with `make_hasher` and read back with
+`load_hasher`), the k-winners-take-all step `kwta`, Hamming search (`hamming_distances`, `search`) and the
+retrieval metrics (`mean_average_precision`, `retrieval_scores`).
+"""
 
 from importlib import metadata
 

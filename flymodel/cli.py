@@ -1,4 +1,10 @@
-"""The `flymodel` command line: compare hashers on a dataset protocol; inspect the data files."""
+"""The ``flymodel`` command line: compare hashers on a dataset protocol; inspect the data files.
+
+Its commands: ``compare`` (hashers on a dataset protocol), ``reproduce`` (the paper's tables), ``simulate`` (a
+spiking circuit), ``analyze`` and ``figure`` (the experiments of ``analysis/``), ``study`` (a hypothesis study
+file), ``fit``, ``encode`` and ``search`` (a saved hasher and its codes), and ``data`` (where the data files are,
+and their checksums). ``flymodel COMMAND --help`` describes each.
+"""
 
 from __future__ import annotations
 
@@ -265,7 +271,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `flymodel` command."""
+    """Build the argument parser of the ``flymodel`` command, one subcommand per command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand sets ``func``, the function that runs it on the parsed arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="flymodel",
         description="flymodel: the fruit-fly olfactory circuit as similarity search. "
@@ -427,7 +439,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `flymodel` console command; bad input ends with a one-line error and exit status 2."""
+    """Run the ``flymodel`` console command; bad input ends with a one-line error and exit status 2.
+
+    Parameters
+    ----------
+    argv : list of str or None, default None
+        The arguments after the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The command's exit status: 0 on success (``data``: 1 if a data file has a problem).
+
+    Raises
+    ------
+    SystemExit
+        With status 2 on bad arguments or on a ValueError, TypeError, FileNotFoundError or RuntimeError of the
+        command (its message printed as ``flymodel: error: ...``), with status 130 when interrupted, and with
+        status 0 after ``--help``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,6 @@
-"""The `compare` experiment: fit each hasher on a protocol's training set, hash queries and database, score mAP.
+"""The ``compare`` experiment: fit each hasher, hash a protocol's queries and database, and score mAP.
+
+Each hasher is fit on the protocol's training set (its database).
 
 One record per (seed, method, k) with its mAP, precision and timings; a summary over seeds; the paper's
 numbers beside ours. The seed draws the query split and the hasher's randomness alike.
@@ -34,14 +36,35 @@ RUN_PARAMS = ("k", "seed", "device")
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What to compare: dataset (its protocol), methods, hash lengths, seeds, tie policy and where to evaluate.
+    """What to compare: dataset, methods, hash lengths, seeds, tie policy and where to evaluate.
 
-    evaluation='query' scores the protocol's query set; 'validation' scores validation queries carved out
-    of the training set (Appendix D), the only place where defaults may be chosen.
-    method_params maps a method name to extra constructor parameters (e.g. {"flyhash": {"centering": "mean"}});
-    method_ks maps a method name to its own hash lengths, replacing ks for it (e.g. {"biohash": (2, 4, 8, 16, 32)}).
-    shadow_queries also scores every model on the queries with shadows (Appendix B, flymodel.data.shadows),
-    against the same database codes: the records gain map_shadow and precision_shadow (Table 6).
+    The fields are the constructor's arguments; `validate` checks them.
+
+    Attributes
+    ----------
+    dataset : str, default "mnist"
+        A dataset protocol's name: ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``.
+    methods : tuple of str, default ("flyhash", "lsh")
+        Hasher names (keys of ``flymodel.hashing.METHODS``), in the order of the records.
+    ks : tuple of int, default (2, 4, 8, 16, 32)
+        Hash lengths: active units (sparse codes) or bits (dense codes).
+    seeds : tuple of int, default (0, 1, 2)
+        Seeds; each draws a query split and the hashers' randomness alike.
+    ties : {"expected", "random"}, default "expected"
+        Tie policy of the Hamming ranking (``flymodel.metrics.retrieval_scores``).
+    evaluation : {"query", "validation"}, default "query"
+        ``"query"`` scores the protocol's query set; ``"validation"`` scores validation queries carved out of
+        the training set (Appendix D), the only place where defaults may be chosen.
+    device : str, default "cpu"
+        Torch device of the hashers that take one.
+    method_params : dict of str to dict, default {}
+        Maps a method name to extra constructor parameters (e.g. ``{"flyhash": {"centering": "mean"}}``); k,
+        seed and device are set per run and may not appear.
+    method_ks : dict of str to tuple of int, default {}
+        Maps a method name to its own hash lengths, replacing ks for it (e.g. ``{"biohash": (2, 4, 8, 16, 32)}``).
+    shadow_queries : bool, default False
+        Also score every model on the queries with shadows (Appendix B, ``flymodel.data.shadows``), against the
+        same database codes: the records gain ``map_shadow`` and ``precision_shadow`` (Table 6).
     """
 
     dataset: str = "mnist"
@@ -56,15 +79,48 @@ class CompareConfig:
     shadow_queries: bool = False
 
     def ks_of(self, method: str) -> tuple[int, ...]:
-        """The hash lengths run for a method: its own from method_ks, else ks."""
+        """Return the hash lengths run for a method: its own from `method_ks`, else `ks`.
+
+        Parameters
+        ----------
+        method : str
+            A method name.
+
+        Returns
+        -------
+        tuple of int
+            The hash lengths.
+        """
         return tuple(self.method_ks.get(method, self.ks))
 
     def runs(self) -> list[tuple[int, str, int]]:
-        """Every (seed, method, k), in the order the records are returned."""
+        """Return every (seed, method, k), in the order the records are returned.
+
+        Returns
+        -------
+        list of tuple
+            ``(seed, method, k)`` by seed, then method, then k.
+        """
         return [(seed, method, k) for seed in self.seeds for method in self.methods for k in self.ks_of(method)]
 
     def validate(self) -> CompareConfig:
-        """Check every field and raise a ValueError naming the first bad one."""
+        """Check every field and return the config unchanged.
+
+        Returns
+        -------
+        CompareConfig
+            This config, so that the call can be chained.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad field: an unknown dataset, method, method parameter, tie policy or evaluation,
+            a per-run parameter (k, seed, device) in `method_params`, empty or duplicated methods, ks or seeds,
+            a k below 1 or a negative seed.
+        TypeError
+            If a `method_ks` value is not a tuple or list, a k or seed is not an integer, or `shadow_queries` is
+            not a bool.
+        """
         get_protocol(self.dataset)
         if not self.methods:
             raise ValueError("methods is empty; expected at least one of: " + ", ".join(sorted(METHODS)))
@@ -101,7 +157,20 @@ class CompareConfig:
 
 
 def run_params(method: str, **values: Any) -> dict[str, Any]:
-    """The per-run parameters (k, seed, device) that the method's class takes (deterministic ones have no seed)."""
+    """Return the per-run parameters (k, seed, device) that the method's class takes.
+
+    Parameters
+    ----------
+    method : str
+        A method name (a key of ``flymodel.hashing.METHODS``).
+    **values : dict, optional
+        Candidate parameters, e.g. ``k=16, seed=0, device="cpu"``.
+
+    Returns
+    -------
+    dict
+        The entries of `values` that the class's constructor accepts (deterministic methods have no seed).
+    """
     accepted = METHODS[method]._get_param_names()
     return {name: value for name, value in values.items() if name in accepted}
 
@@ -116,8 +185,27 @@ CodesHook = Callable[[dict[str, Any], np.ndarray, np.ndarray, Split], dict[str, 
 
 
 def run_key(config: CompareConfig, seed: int, method: str, k: int, extra: dict[str, Any] | None = None) -> str:
-    """The task key of one run: everything that decides its record (extra: the settings of an on_codes hook), and the
-    code's version (flymodel.tasks)."""
+    """Return the task key of one run: a hash of what decides its record and of the code's version.
+
+    Parameters
+    ----------
+    config : CompareConfig
+        The comparison; its dataset, evaluation, ties, device, shadow_queries and the method's parameters enter
+        the key.
+    seed : int
+        The run's seed.
+    method : str
+        The run's method.
+    k : int
+        The run's hash length.
+    extra : dict or None, default None
+        The settings of an ``on_codes`` hook, which decide what it adds to the record.
+
+    Returns
+    -------
+    str
+        The key (``flymodel.tasks.task_key``).
+    """
     return task_key({"experiment": "compare", "extra": extra or {}, "dataset": config.dataset, "evaluation": config.evaluation,
                      "ties": config.ties, "device": config.device, "shadow_queries": config.shadow_queries,
                      "method": method, "params": config.method_params.get(method, {}), "seed": seed, "k": k})
@@ -126,15 +214,46 @@ def run_key(config: CompareConfig, seed: int, method: str, k: int, extra: dict[s
 def run_compare(config: CompareConfig, progress: bool = True,
                 store: str | os.PathLike[str] | None = None, on_codes: CodesHook | None = None,
                 hook_settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run every (seed, method, k) of the config and return the results record (see module docstring).
+    """Run every (seed, method, k) of the config and return the results record (see the module docstring).
 
-    With store (a folder, flymodel.tasks.TaskStore), each finished run is written there at once, atomically and
-    keyed by run_key, and runs already there are not computed again: an interrupted or extended comparison (more
-    seeds, methods or ks) computes only the runs it lacks, and comparisons sharing a folder share their runs.
-    on_codes, if given, is called after each run is scored with its record and codes (and the split whose
-    .queries and .database are the codes' dataset rows); the dict it returns is merged into the record before
-    the record is saved, so that more measures can be taken from the codes without fitting again (resumed runs
-    keep what it added); hook_settings, the settings that decide what the hook adds, are part of each run's key.
+    Each run fits the hasher on the split's database, hashes the database and the queries, and scores the
+    Hamming ranking by mAP and precision at the protocol's R.
+
+    Parameters
+    ----------
+    config : CompareConfig
+        What to compare; validated first.
+    progress : bool, default True
+        Show a progress bar over the runs.
+    store : str or os.PathLike or None, default None
+        A task folder (``flymodel.tasks.TaskStore``). Each finished run is written there at once, atomically and
+        keyed by `run_key`, and runs already there are not computed again: an interrupted or extended
+        comparison (more seeds, methods or ks) computes only the runs it lacks, and comparisons sharing a folder
+        share their runs.
+    on_codes : callable or None, default None
+        ``on_codes(record, query_codes, database_codes, split) → dict``, called after each run is scored with its
+        record and codes (and the split whose ``.queries`` and ``.database`` are the codes' dataset rows); the
+        dict it returns is merged into the record before the record is saved, so that more measures can be taken
+        from the codes without fitting again (resumed runs keep what it added).
+    hook_settings : dict or None, default None
+        The settings that decide what `on_codes` adds; part of each run's key.
+
+    Returns
+    -------
+    dict
+        ``experiment``, ``config``, ``protocol``, ``tie_policy``, ``evaluation``, ``split_sizes``,
+        ``environment``, ``total_seconds``, ``records`` (one per run, in the order of ``config.runs()``: method,
+        class, k, seed, map, precision, code_bits, storage_bits, timings, params, ...) and ``summary``
+        (`summarize`); with shadowed queries also ``shadow`` and ``summary_shadow``.
+
+    Raises
+    ------
+    ValueError
+        If the config is invalid (see `CompareConfig.validate`).
+    TypeError
+        If a config field has the wrong type (see `CompareConfig.validate`).
+    FileNotFoundError
+        If a data file of the dataset is missing or fails its checksum (``flymodel.data.files.DataFileError``).
     """
     config.validate()
     protocol = get_protocol(config.dataset)
@@ -215,15 +334,48 @@ def run_compare(config: CompareConfig, progress: bool = True,
 
 
 def storage_bits(sparse: bool, active: float, code_size: int) -> float:
-    """Bits to store one code: active·log2(m) for sparse codes (the indices of their active units; active is k, or the
-    mean count of an APL readout's varying codes), the code's width for dense codes (active = k bits)."""
+    """Return the bits needed to store one code.
+
+    Sparse codes are stored as the indices of their active units, ``active·log2(m)`` bits; dense codes as
+    their bits, ``active = k``.
+
+    Parameters
+    ----------
+    sparse : bool
+        Whether the codes are sparse (k active units of m).
+    active : float
+        Sparse codes: k, or the mean count of an APL readout's varying codes; dense codes: the code's width k.
+    code_size : int
+        Width m of the codes.
+
+    Returns
+    -------
+    float
+        The bits per code.
+    """
     return float(active * np.log2(code_size)) if sparse else float(active)
 
 
 def summarize(records: list[dict[str, Any]], dataset: str,
               shadow: bool = False) -> dict[str, dict[str, dict[str, float | int | None]]]:
-    """mAP (%) mean, standard deviation and count over seeds per method and k, with the paper's value beside it
-    (of the shadowed queries and Table 6 when shadow)."""
+    """Summarise mAP (%) over seeds per method and k, with the paper's value beside it.
+
+    Parameters
+    ----------
+    records : list of dict
+        Run records of `run_compare` (``method``, ``class``, ``k`` and ``map`` or ``map_shadow``).
+    dataset : str
+        The dataset, for the paper's values.
+    shadow : bool, default False
+        Summarise the shadowed queries' mAP and compare with Table 6.
+
+    Returns
+    -------
+    dict
+        ``summary[method][str(k)]`` holds ``mean`` and ``std`` (ddof = 1; 0.0 for one seed) of the mAP in
+        percent, ``n`` (the seeds) and ``paper`` (``flymodel.paper.paper_map``, None where not reported), with
+        the methods in the order of their first record and k increasing.
+    """
     key = "map_shadow" if shadow else "map"
     out: dict[str, dict[str, dict[str, float | int | None]]] = {}
     for method in dict.fromkeys(r["method"] for r in records):
@@ -241,7 +393,19 @@ def summarize(records: list[dict[str, Any]], dataset: str,
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """A plain-text table: one row per method, one column per k, 'mean ± std (paper)' in % mAP."""
+    """Format the summary as a plain-text table: one row per method, one column per k.
+
+    Parameters
+    ----------
+    results : dict
+        A results record of `run_compare`.
+
+    Returns
+    -------
+    str
+        A header line, then one line per method with ``mean±std (paper)`` cells in % mAP (``—`` where a k was
+        not run).
+    """
     summary = results["summary"]
     ks = sorted({int(k) for per_k in summary.values() for k in per_k})
     metric = results["protocol"]["metric"]
@@ -261,7 +425,20 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def save_results(results: dict[str, Any], output_dir: str | Path) -> dict[str, Path]:
-    """Write results.json and the mAP-vs-k figure (PNG and PDF) into output_dir; return their paths."""
+    """Write results.json and the mAP-vs-k figure (PNG and PDF) into output_dir; return their paths.
+
+    Parameters
+    ----------
+    results : dict
+        A results record of `run_compare`.
+    output_dir : str or Path
+        The folder; created if missing.
+
+    Returns
+    -------
+    dict of str to Path
+        ``json``, ``png`` and ``pdf``.
+    """
     from flymodel.plots import plot_map_vs_k
 
     output_dir = Path(output_dir)

@@ -1,13 +1,16 @@
-"""Hamming search over binary codes, dense (k bits) or k-sparse (m units, k active): HammingIndex over stored codes
-(flymodel.codes), and brute-force helpers over the boolean matrix for small problems.
+"""Hamming search over binary codes, dense (k bits) or k-sparse (m units, k active).
 
-The Hamming distance between two codes a, b is |a| + |b| - 2⟨a, b⟩; for k-sparse codes this is 2·(k − overlap), so
-ranking by Hamming distance and ranking by overlap (the fly's readout) are the same ranking. Codes whose number of
-active bits varies (a circuit's APL readout) are ranked by the same distance: for one query, |a| is fixed, so a
-database code b ranks by |b| − 2⟨a, b⟩; each shared active bit gains twice what each extra active bit costs, and a
-silent code (|b| = 0) sits at distance |a|, ahead of any code that shares less than half of its own bits with the
-query. Dense codes are compared by FAISS (popcounts of packed bytes) or a matmul; sparse codes through an inverted
-index (postings per unit), which is where the fly's expansion pays: the cost grows with the postings touched, not m.
+``HammingIndex`` searches stored codes (``flymodel.codes``); ``hamming_distances``, ``iter_hamming_distances`` and
+``search`` are brute-force helpers over the boolean matrix for small problems.
+
+The Hamming distance between two codes a, b is ``|a| + |b| - 2⟨a, b⟩``; for k-sparse codes this is 2·(k − overlap),
+so ranking by Hamming distance and ranking by overlap (the fly's readout) are the same ranking. Codes whose number of
+active bits varies (a circuit's APL readout) are ranked by the same distance: for one query, ``|a|`` is fixed, so a
+database code b ranks by ``|b| − 2⟨a, b⟩``; each shared active bit gains twice what each extra active bit costs, and
+a silent code (``|b| = 0``) sits at distance ``|a|``, ahead of any code that shares less than half of its own bits
+with the query. Dense codes are compared by FAISS (popcounts of packed bytes) or a matmul; sparse codes through an
+inverted index (postings per unit), which is where the fly's expansion pays: the cost grows with the postings
+touched, not m.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import torch
 from flymodel.codes import SparseCodes, check_packed, is_index_matrix, pack_codes, packed_width, unpack_codes
 from flymodel.io import atomic_path
 from flymodel.validation import check_codes, check_int
+
+__all__ = ["HammingIndex", "hamming_distances", "iter_hamming_distances", "search"]
 
 #: Codes whose fraction of active bits is below this (and that are wider than 128 bits) use a sparse product.
 SPARSE_DENSITY = 0.05
@@ -99,7 +104,47 @@ def _overlaps(queries: np.ndarray, prepared: np.ndarray | _Postings) -> np.ndarr
 def iter_hamming_distances(
     queries: np.ndarray, database: np.ndarray, chunk_size: int | None = None
 ) -> Iterator[tuple[slice, np.ndarray]]:
-    """Yield (query slice, int32 Hamming distances to every database row) in chunks of queries, to bound memory."""
+    """Yield (query slice, int32 Hamming distances to every database row), a chunk of queries at a time.
+
+    Chunks bound the memory held. The database is prepared once: wide, sparse codes (more than 128 bits, fewer than ``SPARSE_DENSITY`` of them
+    active) go through an inverted index of their active units, others through a float32 matrix product. Each
+    distance is ``|a| + |b| − 2⟨a, b⟩``, exact.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_bits), dtype bool
+        Query codes.
+    database : ndarray of shape (n_database, n_bits), dtype bool
+        Database codes.
+    chunk_size : int or None, default None
+        Queries per chunk, >= 1; None chooses it so that a chunk holds about ``CHUNK_ENTRIES`` (2**24) distances.
+
+    Yields
+    ------
+    rows : slice
+        The queries of this chunk.
+    distances : ndarray of shape (rows.stop - rows.start, n_database), dtype int32
+        Their Hamming distances to every database code.
+
+    Raises
+    ------
+    TypeError
+        If the codes are not boolean or `chunk_size` is not an integer.
+    ValueError
+        If the codes are not 2-D or are empty, their numbers of bits differ, or ``chunk_size < 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.index import iter_hamming_distances
+    >>> database = np.array([[0, 0, 0, 0, 1, 1, 1, 1],
+    ...                      [0, 0, 0, 1, 1, 1, 1, 1],
+    ...                      [1, 1, 1, 1, 0, 0, 0, 0]], dtype=bool)
+    >>> for rows, distances in iter_hamming_distances(database[[0, 2]], database, chunk_size=1):
+    ...     print(rows, distances)
+    slice(0, 1, None) [[0 1 8]]
+    slice(1, 2, None) [[8 7 0]]
+    """
     queries = check_codes(queries, "query_codes")
     database = check_codes(database, "database_codes")
     if queries.shape[1] != database.shape[1]:
@@ -126,7 +171,42 @@ def iter_hamming_distances(
 
 
 def hamming_distances(queries: np.ndarray, database: np.ndarray) -> np.ndarray:
-    """All Hamming distances (n_queries, n_database) as int32; for small problems and tests."""
+    """All Hamming distances (n_queries, n_database) as int32; for small problems and tests.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_bits), dtype bool
+        Query codes.
+    database : ndarray of shape (n_database, n_bits), dtype bool
+        Database codes.
+
+    Returns
+    -------
+    ndarray of shape (n_queries, n_database), dtype int32
+        The number of bits in which each query differs from each database code.
+
+    Raises
+    ------
+    TypeError
+        If the codes are not boolean.
+    ValueError
+        If the codes are not 2-D or are empty, or their numbers of bits differ.
+
+    See Also
+    --------
+    iter_hamming_distances : The same distances, a chunk of queries at a time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.index import hamming_distances
+    >>> database = np.array([[0, 0, 0, 0, 1, 1, 1, 1],
+    ...                      [0, 0, 0, 1, 1, 1, 1, 1],
+    ...                      [1, 1, 1, 1, 0, 0, 0, 0]], dtype=bool)
+    >>> hamming_distances(database[:2], database)
+    array([[0, 1, 8],
+           [1, 0, 7]], dtype=int32)
+    """
     q = check_codes(queries, "query_codes")
     out = np.empty((q.shape[0], np.asarray(database).shape[0]), dtype=np.int32)
     for rows, dist in iter_hamming_distances(q, database):
@@ -135,7 +215,51 @@ def hamming_distances(queries: np.ndarray, database: np.ndarray) -> np.ndarray:
 
 
 def search(queries: np.ndarray, database: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
-    """The n_neighbors nearest database rows of each query, FAISS-style (D, I); ties go to the lower index."""
+    """The n_neighbors nearest database rows of each query, FAISS-style (D, I); ties go to the lower index.
+
+    A brute-force search over all distances (``iter_hamming_distances``), for small problems; ``HammingIndex``
+    keeps the database between searches.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_bits), dtype bool
+        Query codes.
+    database : ndarray of shape (n_database, n_bits), dtype bool
+        Database codes.
+    n_neighbors : int
+        Neighbours per query, in [1, n_database].
+
+    Returns
+    -------
+    D : ndarray of shape (n_queries, n_neighbors), dtype int32
+        Hamming distances of the neighbours, increasing along each row.
+    I : ndarray of shape (n_queries, n_neighbors), dtype int64
+        Their database rows; among equal distances, the lower row first.
+
+    Raises
+    ------
+    TypeError
+        If the codes are not boolean or `n_neighbors` is not an integer.
+    ValueError
+        If the codes are not 2-D or are empty, their numbers of bits differ, or `n_neighbors` lies outside
+        [1, n_database].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.index import search
+    >>> database = np.array([[0, 0, 0, 0, 1, 1, 1, 1],
+    ...                      [0, 0, 0, 1, 1, 1, 1, 1],
+    ...                      [1, 1, 1, 1, 0, 0, 0, 0],
+    ...                      [0, 0, 0, 0, 1, 1, 1, 1]], dtype=bool)
+    >>> D, I = search(database[[0, 2]], database, n_neighbors=2)
+    >>> D  # rows 0 and 3 are the same code: both at distance 0 from query 0
+    array([[0, 0],
+           [0, 7]], dtype=int32)
+    >>> I
+    array([[0, 3],
+           [2, 1]])
+    """
     n_db = np.asarray(database).shape[0]
     n_neighbors = check_int(n_neighbors, "n_neighbors", minimum=1, maximum=n_db)
     q = check_codes(queries, "query_codes")
@@ -171,15 +295,82 @@ KINDS = ("auto", "dense", "sparse")
 
 
 class HammingIndex:
-    """Codes added once, searched many times by Hamming distance: dense codes in a FAISS IndexBinaryFlat (packed,
-    np.packbits layout), k-sparse codes in an inverted index over active units kept between calls, so that a query
-    costs the postings it touches rather than m. Results are exact and ordered by distance, then by id (the order
-    of addition).
+    """Codes added once, searched many times by Hamming distance, exactly.
 
-    kind: 'dense', 'sparse', or 'auto' (the default): sparse when the first codes added are wider than 128 bits with
-    fewer than 5 % of their bits active (flymodel.index.SPARSE_DENSITY). Codes may be passed as the boolean matrix,
-    as packed uint8, as an (n, k) integer matrix of sorted active units, or as flymodel.codes.SparseCodes (the
-    forms of flymodel.codes, whatever the kind).
+    Dense codes are kept in a FAISS IndexBinaryFlat (packed, np.packbits layout), k-sparse codes in an inverted
+    index over active units kept between calls, so that a query costs the postings it touches rather than m.
+    Results are exact and ordered by distance, then by id (the order of addition, from 0). Codes, stored and
+    queries alike, may be passed as the boolean matrix, as packed uint8, as an (n, k) integer matrix of sorted
+    active units, or as ``flymodel.codes.SparseCodes`` (the forms of ``flymodel.codes``, whatever the kind).
+    ``len(index)`` is the number of codes stored.
+
+    Parameters
+    ----------
+    n_bits : int
+        Width of the codes (k bits for dense codes, m units for sparse ones), >= 1.
+    kind : {"auto", "dense", "sparse"}, default "auto"
+        How the codes are stored and searched: ``"dense"``, ``"sparse"``, or ``"auto"``: sparse when the first
+        codes added are wider than 128 bits with fewer than 5 % of their bits active
+        (``flymodel.index.SPARSE_DENSITY``), dense otherwise.
+
+    Attributes
+    ----------
+    n_bits : int
+        Width of the codes.
+    kind : str
+        ``"dense"`` or ``"sparse"`` once codes are added (``"auto"`` until then, if so constructed).
+
+    Raises
+    ------
+    TypeError
+        If `n_bits` is not an integer.
+    ValueError
+        If ``n_bits < 1`` or `kind` is not one of its values.
+
+    See Also
+    --------
+    search : Brute-force search over boolean codes, without an index.
+
+    Examples
+    --------
+    Four 8-bit codes (rows 0 and 3 are equal), searched by two queries:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from flymodel.index import HammingIndex
+    >>> codes = np.array([[0, 0, 0, 0, 1, 1, 1, 1],
+    ...                   [0, 0, 0, 1, 1, 1, 1, 1],
+    ...                   [1, 1, 1, 1, 0, 0, 0, 0],
+    ...                   [0, 0, 0, 0, 1, 1, 1, 1]], dtype=bool)
+    >>> index = HammingIndex(n_bits=8).add(codes)
+    >>> len(index), index.kind, index.code_size  # one packed byte per code
+    (4, 'dense', 1.0)
+    >>> D, I = index.search(codes[[0, 2]], n_neighbors=3)
+    >>> D
+    array([[0, 0, 1],
+           [0, 7, 8]], dtype=int32)
+    >>> I  # equal distances: the lower id first
+    array([[0, 3, 1],
+           [2, 1, 0]])
+
+    Every code within a radius; query q's results are ``D[lims[q]:lims[q + 1]]`` and ``I[lims[q]:lims[q + 1]]``:
+
+    >>> lims, D, I = index.range_search(codes[[0, 2]], radius=1)
+    >>> lims, D, I
+    (array([0, 3, 4]), array([0, 0, 1, 0], dtype=int32), array([0, 3, 1, 2]))
+
+    k-sparse codes, here 4 active units among 200 given as sorted indices, go to an inverted index; an index is
+    saved to, and loaded from, one ``.npz`` file:
+
+    >>> units = np.array([[0, 5, 9, 150], [0, 5, 9, 151], [1, 2, 3, 4], [0, 5, 60, 70]])
+    >>> sparse = HammingIndex(n_bits=200).add(units)
+    >>> sparse.kind
+    'sparse'
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = sparse.save(os.path.join(folder, "index.npz"))
+    ...     loaded = HammingIndex.load(path)
+    >>> loaded.search(units[:1], n_neighbors=3)  # 2 · (k − shared units)
+    (array([[0, 2, 4]], dtype=int32), array([[0, 1, 3]]))
     """
 
     def __init__(self, n_bits: int, kind: str = "auto"):
@@ -200,15 +391,51 @@ class HammingIndex:
         return self._size
 
     @property
-    def code_size(self) -> float:
-        """Bytes stored per code: ceil(n_bits / 8) for dense codes, 4 per active unit plus 8 for sparse ones."""
+    def code_size(self) -> float:  # property; numpydoc ignore=RT01
+        """Bytes stored per code: ceil(n_bits / 8) for dense codes, 4 per active unit plus 8 for sparse ones.
+
+        A float: for sparse codes, the mean over the stored codes (``SparseCodes.nbytes / len``).
+        """
         if self.kind == "sparse":
             stored = self._all_sparse()
             return stored.nbytes / max(len(stored), 1)
         return float(packed_width(self.n_bits))
 
     def add(self, codes: np.ndarray | SparseCodes) -> HammingIndex:
-        """Append codes (ids continue from len(self)); returns self."""
+        """Append codes (ids continue from len(self)); returns self.
+
+        The first call of an ``"auto"`` index chooses its kind from these codes. The FAISS index or the postings are
+        (re)built on the next query.
+
+        Parameters
+        ----------
+        codes : ndarray or SparseCodes
+            The codes, in any form of ``flymodel.codes``: the boolean (n, n_bits) matrix, packed uint8
+            (n, ceil(n_bits / 8)), an (n, k) integer matrix of sorted active units, or ``SparseCodes``.
+
+        Returns
+        -------
+        HammingIndex
+            This index, for chaining (``HammingIndex(n_bits).add(codes)``).
+
+        Raises
+        ------
+        TypeError
+            If an array of codes is neither boolean, packed uint8 nor an integer index matrix.
+        ValueError
+            If the codes are not n_bits wide, an index matrix's rows are not sorted and distinct or hold a unit
+            outside [0, n_bits), or packed codes have non-zero padding bits.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> index = HammingIndex(16)
+        >>> index.add(np.zeros((3, 16), dtype=bool)).add(np.packbits(np.ones((2, 16), dtype=bool), axis=1))
+        <flymodel.index.HammingIndex object at 0x...>
+        >>> len(index), index.search(np.ones((1, 16), dtype=bool), 2)  # ids 3 and 4: the packed ones
+        (5, (array([[0, 0]], dtype=int32), array([[3, 4]])))
+        """
         codes = self._from_indices(codes, "codes")
         if self.kind == "auto":
             self.kind = self._choose_kind(codes)
@@ -225,7 +452,37 @@ class HammingIndex:
         return self
 
     def search(self, queries: np.ndarray | SparseCodes, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
-        """(D, I): the n_neighbors nearest codes of each query, int32 distances and int64 ids, by distance then id."""
+        """(D, I): the n_neighbors nearest codes of each query, int32 distances and int64 ids, by distance then id.
+
+        Parameters
+        ----------
+        queries : ndarray or SparseCodes
+            Query codes, in any form of ``flymodel.codes`` (see ``add``), n_bits wide.
+        n_neighbors : int
+            Neighbours per query, in [1, len(self)].
+
+        Returns
+        -------
+        D : ndarray of shape (n_queries, n_neighbors), dtype int32
+            Hamming distances of the neighbours, increasing along each row.
+        I : ndarray of shape (n_queries, n_neighbors), dtype int64
+            Their ids (order of addition); among equal distances, the lower id first.
+
+        Raises
+        ------
+        TypeError
+            If `n_neighbors` is not an integer, or the queries are not in a form of ``flymodel.codes``.
+        ValueError
+            If the index is empty, `n_neighbors` lies outside [1, len(self)], or the queries are not n_bits wide.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> index = HammingIndex(4).add(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1]], dtype=bool))
+        >>> index.search(np.array([[1, 1, 1, 0]], dtype=bool), n_neighbors=2)
+        (array([[1, 2]], dtype=int32), array([[0, 1]]))
+        """
         n_neighbors = self._check_neighbors(n_neighbors)
         queries = self._from_indices(queries, "queries")
         if self.kind == "dense":
@@ -236,8 +493,44 @@ class HammingIndex:
         return D, np.array([i for _, i in found], dtype=np.int64).reshape(-1, n_neighbors)
 
     def range_search(self, queries: np.ndarray | SparseCodes, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lims, D, I), as FAISS: query q's results are D[lims[q]:lims[q+1]] and I[...], every code within Hamming
-        distance <= radius, ordered by distance then id."""
+        """(lims, D, I), as FAISS: every stored code within Hamming distance <= radius of each query.
+
+        Query q's results are ``D[lims[q]:lims[q+1]]`` and ``I[lims[q]:lims[q+1]]``, ordered by distance then id.
+
+        Parameters
+        ----------
+        queries : ndarray or SparseCodes
+            Query codes, in any form of ``flymodel.codes`` (see ``add``), n_bits wide.
+        radius : int
+            The largest distance included, >= 0.
+
+        Returns
+        -------
+        lims : ndarray of shape (n_queries + 1,), dtype int64
+            Offsets of each query's results in D and I.
+        D : ndarray of shape (lims[-1],), dtype int32
+            Hamming distances, increasing within each query's results.
+        I : ndarray of shape (lims[-1],), dtype int64
+            Ids of the codes found; among equal distances, the lower id first.
+
+        Raises
+        ------
+        TypeError
+            If `radius` is not an integer, or the queries are not in a form of ``flymodel.codes``.
+        ValueError
+            If the index is empty, ``radius < 0``, or the queries are not n_bits wide.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> index = HammingIndex(4).add(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1]], dtype=bool))
+        >>> lims, D, I = index.range_search(np.array([[1, 0, 0, 0], [0, 1, 1, 1]], dtype=bool), radius=1)
+        >>> for q in range(2):
+        ...     print(q, D[lims[q]:lims[q + 1]], I[lims[q]:lims[q + 1]])
+        0 [0 1] [1 0]
+        1 [1] [2]
+        """
         radius = check_int(radius, "radius", minimum=0)
         self._check_nonempty()
         queries = self._from_indices(queries, "queries")
@@ -265,8 +558,12 @@ class HammingIndex:
         return np.array(lims, dtype=np.int64), np.concatenate(D), np.concatenate(I)
 
     @property
-    def faiss_index(self):  # noqa: ANN201 (faiss.IndexBinaryFlat; faiss is imported on first use)
-        """The FAISS IndexBinaryFlat that holds dense codes (built after the last add), for FAISS's own tools."""
+    def faiss_index(self):  # noqa: ANN201 (faiss.IndexBinaryFlat; faiss is imported on first use); property; numpydoc ignore=RT01
+        """The FAISS IndexBinaryFlat that holds dense codes (built after the last add), for FAISS's own tools.
+
+        A ``faiss.IndexBinaryFlat`` of ``8 * ceil(n_bits / 8)`` bits, holding every stored code in the order of
+        addition. Reading it raises a ValueError when the index holds sparse codes or is empty.
+        """
         if self.kind != "dense":
             raise ValueError(f"this index holds {self.kind} codes; only a dense index keeps a FAISS IndexBinaryFlat")
         self._check_nonempty()
@@ -274,11 +571,47 @@ class HammingIndex:
 
     def distance_counts(self, queries: np.ndarray | SparseCodes, groups: np.ndarray | None = None,
                         n_groups: int = 1) -> np.ndarray:
-        """(n_queries, n_groups, n_distances) int64: how many stored codes of each group lie at each Hamming
-        distance from each query, exactly (n_distances = the largest query weight plus the largest stored weight,
-        plus one). groups gives each stored code's group in [0, n_groups) (None: all in group 0). The counting pass
-        of flymodel.metrics' tie-aware mAP: no sort, no full distance matrix kept. Sparse codes (at most 10 % of bits
-        active) walk the postings, built once and kept; denser ones XOR packed 64-bit words and popcount them."""
+        """How many stored codes of each group lie at each Hamming distance from each query, exactly.
+
+        The counting pass of ``flymodel.metrics``' tie-aware mAP: no sort, no full distance matrix kept. Sparse codes
+        (at most 10 % of bits active, ``COUNT_POSTINGS_DENSITY``) walk the postings, built once and kept; denser
+        ones XOR packed 64-bit words and popcount them.
+
+        Parameters
+        ----------
+        queries : ndarray or SparseCodes
+            Query codes, in any form of ``flymodel.codes`` (see ``add``), n_bits wide.
+        groups : ndarray of shape (len(self),) or None, default None
+            Each stored code's group, an integer in [0, n_groups) (e.g. its class label); None puts all in
+            group 0.
+        n_groups : int, default 1
+            Number of groups, >= 1.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_groups, n_distances), dtype int64
+            ``counts[q, g, d]``: the stored codes of group g at distance d from query q. n_distances is the largest
+            query weight plus the largest stored weight, plus one (weights are numbers of active bits).
+
+        Raises
+        ------
+        TypeError
+            If `n_groups` is not an integer, or the queries are not in a form of ``flymodel.codes``.
+        ValueError
+            If the index is empty, ``n_groups < 1``, `groups` does not hold one integer in [0, n_groups) per
+            stored code, or the queries are not n_bits wide.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> index = HammingIndex(4).add(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1]], dtype=bool))
+        >>> index.distance_counts(np.array([[1, 0, 0, 0]], dtype=bool))  # distances 1, 0, 3
+        array([[[1, 1, 0, 1]]])
+        >>> index.distance_counts(np.array([[1, 0, 0, 0]], dtype=bool), groups=np.array([0, 0, 1]), n_groups=2)
+        array([[[1, 1, 0, 0],
+                [0, 0, 0, 1]]])
+        """
         self._check_nonempty()
         queries = self._as_sparse(self._from_indices(queries, "queries"), "queries")
         n_groups = check_int(n_groups, "n_groups", minimum=1)
@@ -296,7 +629,42 @@ class HammingIndex:
         return self._counts_by_words(queries, groups.astype(np.int64), n_groups, n_bins)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the index to one .npz file, atomically, with its format version."""
+        """Write the index to one .npz file, atomically, with its format version.
+
+        The file holds the format version (``FORMAT_VERSION``), n_bits, the kind and the codes: packed bytes for a
+        dense index, CSR arrays for a sparse one. It is written to a temporary file that replaces `path` when
+        complete.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (``np.savez`` format; give it an ``.npz`` suffix).
+
+        Returns
+        -------
+        pathlib.Path
+            `path`.
+
+        Raises
+        ------
+        ValueError
+            If the index is empty.
+
+        See Also
+        --------
+        HammingIndex.load : Read the file back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> index = HammingIndex(4).add(np.array([[1, 1, 0, 0], [0, 0, 1, 1]], dtype=bool))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = index.save(os.path.join(folder, "index.npz"))
+        ...     print(path.name, len(HammingIndex.load(path)))
+        index.npz 2
+        """
         self._check_nonempty()
         arrays: dict[str, np.ndarray] = {"format_version": np.array(FORMAT_VERSION), "n_bits": np.array(self.n_bits),
                                          "kind": np.array(self.kind)}
@@ -312,7 +680,36 @@ class HammingIndex:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HammingIndex:
-        """An index written by save(); a file that is not one, or of another format version, raises a ValueError."""
+        """An index written by save(); a file that is not one, or of another format version, raises a ValueError.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by ``HammingIndex.save``.
+
+        Returns
+        -------
+        HammingIndex
+            The index, with the same kind, codes and ids.
+
+        Raises
+        ------
+        ValueError
+            If `path` cannot be read as an ``.npz`` file (including a missing file), is not a HammingIndex file,
+            has another format version, or is corrupt.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from flymodel.index import HammingIndex
+        >>> codes = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], dtype=bool)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = HammingIndex(4).add(codes).save(os.path.join(folder, "index.npz"))
+        ...     index = HammingIndex.load(path)
+        >>> index.kind, len(index), index.search(codes[1:], 1)
+        ('dense', 2, (array([[0]], dtype=int32), array([[1]])))
+        """
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}

@@ -9,7 +9,7 @@ items lie at each distance: one counting pass (``np.bincount``), no sort of the 
 Derivation of the closed form used below. Take a tie group of n items, r of them relevant, preceded
 by N items of which R_b are relevant. In a uniformly random order within the group, position p
 (1..n) holds a relevant item with probability r/n, and given that, each other position before it
-holds a relevant item with probability (r−1)/(n−1). So the group adds to Σ Precision(l)·Rel(l)
+holds a relevant item with probability (r−1)/(n−1). So the group adds to Σ Precision(l)·Rel(l)::
 
     (r/n) Σ_{p=1..n} [R_b + 1 + (p−1)(r−1)/(n−1)] / (N + p)
   = (r/n) [ (R_b + 1)·ΔH + (r−1)/(n−1) · (n − (N + 1)·ΔH) ],   ΔH = H(N + n) − H(N),
@@ -32,6 +32,10 @@ from scipy.special import gammaln
 from flymodel.codes import SparseCodes
 from flymodel.index import HammingIndex, iter_hamming_distances
 from flymodel.validation import check_choice, check_codes, check_int, check_labels
+
+__all__ = ["average_precision", "expected_average_precision", "expected_precision", "hypergeom_pmf",
+           "mean_average_precision", "precision_recall_curve", "retrieval_map_score", "retrieval_precision_recall",
+           "retrieval_scorer", "retrieval_scores"]
 
 TiePolicy = Literal["expected", "random"]
 TIE_POLICIES: tuple[str, ...] = ("expected", "random")
@@ -63,7 +67,44 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
     """Tie-aware AP@R per query from per-distance histograms.
 
     counts[q, d] is the number of database items at distance d from query q, relevant[q, d] how many of
-    them are relevant; distances are the column order. R=None means all items (mAP@All).
+    them are relevant; distances are the column order. R=None means all items (mAP@All). The value is the
+    expected AP@R over all orders of the items within each distance, equally likely, in closed form (the module
+    docstring derives it); where the cut-off R splits a distance, it averages over the hypergeometric number of
+    relevant items kept.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_queries, n_distances) of int
+        Items at each distance from each query; every row sums to the same number of items, n_items.
+    relevant : array-like of shape (n_queries, n_distances) of int
+        Relevant items at each distance, at most `counts`.
+    R : int or None, default None
+        The cut-off, in [1, n_items]; None means n_items.
+
+    Returns
+    -------
+    ndarray of shape (n_queries,), dtype float64
+        The expected AP@R of each query: Σ Precision(l)·Rel(l) over the top R divided by the relevant items
+        among them (Ryali et al. 2020, eq. 12); 0 where none is relevant.
+
+    Raises
+    ------
+    TypeError
+        If `R` is not an integer.
+    ValueError
+        If `R` lies outside [1, n_items].
+
+    Examples
+    --------
+    One item at distance 0 (relevant), two tied at distance 1 (one relevant), one at distance 2:
+
+    >>> import numpy as np
+    >>> from flymodel.metrics import expected_average_precision
+    >>> counts, relevant = np.array([[1, 2, 1]]), np.array([[1, 1, 0]])
+    >>> expected_average_precision(counts, relevant)  # (1 + 2/2) / 2 and (1 + 2/3) / 2, equally likely
+    array([0.91666667])
+    >>> expected_average_precision(counts, relevant, R=2)
+    array([1.])
     """
     counts = np.asarray(counts, dtype=np.int64)
     relevant = np.asarray(relevant, dtype=np.int64)
@@ -98,9 +139,34 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
 
 
 def hypergeom_pmf(x: np.ndarray, n: np.ndarray, r: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """P(X = x) for X ~ Hypergeom(population n, r successes, q draws) = C(r,x)·C(n−r,q−x)/C(n,q); 0 off the support.
+    """P(X = x) for X ~ Hypergeom(population n, r successes, q draws); 0 off the support.
 
-    Computed from log-gamma (scipy.stats.hypergeom.pmf gives the same values but is about 100× slower).
+    P(X = x) = C(r,x)·C(n−r,q−x)/C(n,q), computed from log-gamma (scipy.stats.hypergeom.pmf gives the same values but is about 100× slower).
+
+    Parameters
+    ----------
+    x : array-like
+        Numbers of successes drawn.
+    n : array-like
+        Population sizes.
+    r : array-like
+        Successes in the population, in [0, n].
+    q : array-like
+        Draws, in [0, n].
+
+    Returns
+    -------
+    ndarray, dtype float64
+        The probabilities, in the broadcast shape of the four arguments.
+
+    Examples
+    --------
+    Two of four tied items are relevant and the cut-off keeps two of them:
+
+    >>> import numpy as np
+    >>> from flymodel.metrics import hypergeom_pmf
+    >>> hypergeom_pmf(np.arange(4), 4, 2, 2)
+    array([0.16666667, 0.66666667, 0.16666667, 0.        ])
     """
     x, n, r, q = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(x, n, r, q))
     support = (x >= 0) & (x <= r) & (q - x >= 0) & (q - x <= n - r)
@@ -134,7 +200,39 @@ def _straddling_ap(
 
 
 def expected_precision(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.ndarray:
-    """Tie-aware precision@R per query from per-distance histograms (see expected_average_precision)."""
+    """Tie-aware precision@R per query from per-distance histograms (see expected_average_precision).
+
+    A distance group that the cut-off R splits contributes its relevant fraction times the items kept: the
+    expected precision over all orders within each distance.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_queries, n_distances) of int
+        Items at each distance from each query; every row sums to the same number of items, n_items.
+    relevant : array-like of shape (n_queries, n_distances) of int
+        Relevant items at each distance, at most `counts`.
+    R : int
+        The cut-off, in [1, n_items].
+
+    Returns
+    -------
+    ndarray of shape (n_queries,), dtype float64
+        The expected fraction of relevant items among the top R of each query.
+
+    Raises
+    ------
+    TypeError
+        If `R` is not an integer.
+    ValueError
+        If `R` lies outside [1, n_items].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.metrics import expected_precision
+    >>> expected_precision(np.array([[1, 2, 1]]), np.array([[1, 1, 0]]), R=2)  # (1 + 1/2) / 2
+    array([0.75])
+    """
     counts = np.asarray(counts, dtype=np.int64)
     relevant = np.asarray(relevant, dtype=np.int64)
     R = check_int(R, "R", minimum=1, maximum=int(counts[0].sum()))
@@ -199,7 +297,51 @@ def average_precision(
     ties: TiePolicy = "expected",
     seed: int = 0,
 ) -> np.ndarray:
-    """AP@R (eq. 12, before the mean over queries) for each row of integer distances and relevance flags."""
+    """AP@R (eq. 12, before the mean over queries) for each row of integer distances and relevance flags.
+
+    Items are ranked by increasing distance. With ``ties="expected"`` (the default) each query scores the expected
+    AP@R over all orders of equally distant items (``expected_average_precision``); with ``ties="random"``, the
+    AP@R of one random order within each distance, seeded per query.
+
+    Parameters
+    ----------
+    distances : array-like of shape (n_queries, n_items) of int
+        Non-negative integer distances (e.g. Hamming distances) from each query to each item.
+    relevant : array-like of shape (n_queries, n_items) of bool
+        Whether each item is relevant to each query.
+    R : int or None, default None
+        The cut-off, in [1, n_items]; None means all items (AP@All).
+    ties : {"expected", "random"}, default "expected"
+        How equally distant items are ordered.
+    seed : int, default 0
+        Seed of the random orders (query i uses ``SeedSequence([seed, i])``); unused with ``ties="expected"``.
+
+    Returns
+    -------
+    ndarray of shape (n_queries,), dtype float64
+        AP@R of each query; 0 where no relevant item is in the top R.
+
+    Raises
+    ------
+    TypeError
+        If `distances` is not of an integer dtype, or `R` is not an integer.
+    ValueError
+        If `distances` is not a non-empty 2-D array or holds a negative value, `relevant` has another shape,
+        `ties` is not one of its values, or `R` lies outside [1, n_items].
+
+    Examples
+    --------
+    Items 1 and 2 tie at distance 1, and only item 2 is relevant:
+
+    >>> import numpy as np
+    >>> from flymodel.metrics import average_precision
+    >>> distances = np.array([[0, 1, 1, 2]])
+    >>> relevant = np.array([[True, False, True, False]])
+    >>> average_precision(distances, relevant)  # orders (1, 2) and (2, 1): (1 + 2/3) / 2 and 1, averaged
+    array([0.91666667])
+    >>> average_precision(distances, relevant, ties="random", seed=0)  # this seed puts item 2 first
+    array([1.])
+    """
     distances, relevant = _check_distances(distances, relevant)
     check_choice(ties, "ties", TIE_POLICIES)
     R = distances.shape[1] if R is None else check_int(R, "R", minimum=1, maximum=distances.shape[1])
@@ -229,6 +371,69 @@ def retrieval_scores(
     words are built once and kept, so scoring many query sets against one database never rebuilds them, and the
     queries may then be in any stored form of flymodel.codes.
     Returns {"average_precision": (n_queries,), "precision": (n_queries,)}; R=None means the whole database.
+
+    Hamming distances are small integers, so many database codes tie. With ``ties="expected"`` (the default)
+    each query scores the expected value over all orders of equally distant codes, computed exactly from one
+    counting pass (``HammingIndex.distance_counts``) without sorting; with ``ties="random"``, the value for one
+    random order within each distance, seeded per query (it sorts full distance rows).
+
+    Parameters
+    ----------
+    query_codes : ndarray of shape (n_queries, n_bits), dtype bool, or SparseCodes
+        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex.
+    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or HammingIndex
+        Database codes, or an index of them (not with ``ties="random"``).
+    query_labels : array-like of shape (n_queries,) of int
+        Class label of each query.
+    database_labels : array-like of shape (n_database,) of int
+        Class label of each database code; relevant = same label as the query.
+    R : int or None, default None
+        The cut-off, in [1, n_database]; None means the whole database (mAP@All).
+    ties : {"expected", "random"}, default "expected"
+        How equally distant codes are ordered.
+    seed : int, default 0
+        Seed of the random orders (query i uses ``SeedSequence([seed, i])``, whatever the chunking); unused with
+        ``ties="expected"``.
+    chunk_size : int or None, default None
+        Queries scored at once, >= 1; None bounds the histograms held (at most ``COUNT_QUERIES`` queries and
+        about ``COUNT_ENTRIES`` entries).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"average_precision"``: AP@R of each query, ``"precision"``: precision@R of each query, both of shape
+        (n_queries,), dtype float64.
+
+    Raises
+    ------
+    TypeError
+        If boolean codes are expected but not given, the labels are not integers, `R` or `chunk_size` is not an
+        integer, or ``ties="random"`` is asked with a HammingIndex.
+    ValueError
+        If `ties` is not one of its values, the codes are not 2-D, are empty or differ in width, the labels are
+        not 1-D or do not match the codes in number, or `R` or `chunk_size` is out of range.
+
+    See Also
+    --------
+    mean_average_precision : The mean of ``"average_precision"``.
+
+    Examples
+    --------
+    The query is at distance 2 from database codes 0 (relevant: same label) and 1 (not relevant), and at distance 4
+    from code 2:
+
+    >>> import numpy as np
+    >>> from flymodel.metrics import retrieval_scores
+    >>> query = np.array([[1, 1, 0, 0]], dtype=bool)
+    >>> database = np.array([[1, 0, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1]], dtype=bool)
+    >>> scores = retrieval_scores(query, database, np.array([0]), np.array([0, 1, 1]))
+    >>> scores["average_precision"], scores["precision"]  # AP 1 or 1/2, equally likely
+    (array([0.75]), array([0.333]))
+
+    A random tie-break scores one of the two orders:
+
+    >>> retrieval_scores(query, database, np.array([0]), np.array([0, 1, 1]), ties="random", seed=0)
+    {'average_precision': array([0.5]), 'precision': array([0.333])}
     """
     check_choice(ties, "ties", TIE_POLICIES)
     if ties == "random":
@@ -297,7 +502,58 @@ def mean_average_precision(
     ties: TiePolicy = "expected",
     seed: int = 0,
 ) -> float:
-    """mAP@R of eq. 12 (R=None: mAP@All) for Hamming ranking with relevance = same label."""
+    """Mean AP@R of eq. 12 (R=None: mAP@All) for Hamming ranking with relevance = same label.
+
+    The mean over queries of ``retrieval_scores(...)["average_precision"]``, tie-aware by default: equally
+    distant database codes are scored by the expected AP over all their orders, not by an arbitrary order.
+
+    Parameters
+    ----------
+    query_codes : ndarray of shape (n_queries, n_bits), dtype bool, or SparseCodes
+        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex.
+    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or HammingIndex
+        Database codes, or an index of them (not with ``ties="random"``).
+    query_labels : array-like of shape (n_queries,) of int
+        Class label of each query.
+    database_labels : array-like of shape (n_database,) of int
+        Class label of each database code; relevant = same label as the query.
+    R : int or None, default None
+        The cut-off, in [1, n_database]; None means the whole database (mAP@All).
+    ties : {"expected", "random"}, default "expected"
+        How equally distant codes are ordered (see ``retrieval_scores``).
+    seed : int, default 0
+        Seed of the random orders; unused with ``ties="expected"``.
+
+    Returns
+    -------
+    float
+        The mAP@R, in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        If the codes or labels have the wrong dtype, or `R` is not an integer (see ``retrieval_scores``).
+    ValueError
+        If the codes or labels have the wrong shape, or `ties` or `R` is out of range (see ``retrieval_scores``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.metrics import mean_average_precision
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> codes = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 1, 1, 1]], dtype=bool)
+    >>> mean_average_precision(codes, codes, labels, labels)  # each code finds itself, then its class mate
+    1.0
+
+    Ties lower the expected score: the query ties a relevant and an irrelevant code at distance 2.
+
+    >>> query = np.array([[1, 1, 0, 0]], dtype=bool)
+    >>> database = np.array([[1, 0, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1]], dtype=bool)
+    >>> mean_average_precision(query, database, np.array([0]), np.array([0, 1, 1]))
+    0.75
+    >>> mean_average_precision(query, database, np.array([0]), np.array([0, 1, 1]), R=1)
+    0.5
+    """
     scores = retrieval_scores(query_codes, database_codes, query_labels, database_labels, R=R, ties=ties, seed=seed)
     return float(scores["average_precision"].mean())
 
@@ -335,6 +591,38 @@ def precision_recall_curve(distances: np.ndarray, relevant: np.ndarray,
     fraction); recall(r) = relevant retrieved / all relevant items, averaged over queries with a relevant item.
     Returns {"radius", "precision", "recall", "answered"}, arrays of length max_radius + 1 (default: the largest
     distance, where recall is 1).
+
+    Parameters
+    ----------
+    distances : array-like of shape (n_queries, n_items) of int
+        Non-negative integer distances (e.g. Hamming distances) from each query to each item.
+    relevant : array-like of shape (n_queries, n_items) of bool
+        Whether each item is relevant to each query.
+    max_radius : int or None, default None
+        The largest radius, >= 0; None means the largest distance.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"radius"``: 0..max_radius; ``"precision"``: mean precision at each radius, NaN where no query retrieves
+        anything; ``"recall"``: mean recall at each radius, NaN everywhere if no query has a relevant item;
+        ``"answered"``: the fraction of queries that retrieve at least one item. All of length max_radius + 1.
+
+    Raises
+    ------
+    TypeError
+        If `distances` is not of an integer dtype, or `max_radius` is not an integer.
+    ValueError
+        If `distances` is not a non-empty 2-D array or holds a negative value, `relevant` has another shape, or
+        ``max_radius < 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.metrics import precision_recall_curve
+    >>> curve = precision_recall_curve(np.array([[0, 1, 1, 2]]), np.array([[True, False, True, False]]))
+    >>> curve["radius"], curve["precision"], curve["recall"]
+    (array([0, 1, 2]), array([1.   , 0.667, 0.5  ]), array([0.5, 1. , 1. ]))
     """
     distances, relevant = _check_distances(distances, relevant)
     max_radius = int(distances.max()) if max_radius is None else check_int(max_radius, "max_radius", minimum=0)
@@ -349,10 +637,51 @@ def retrieval_precision_recall(
     max_radius: int | None = None,
     chunk_size: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """precision_recall_curve of Hamming search over codes, relevance = same label, chunked over queries.
+    """The precision_recall_curve of Hamming search over codes, relevance = same label, chunked over queries.
 
-    max_radius defaults to the largest distance these codes can have, min(bits, max |q| + max |db|): 2k for k-sparse
-    codes, at most the number of bits for dense ones.
+    max_radius defaults to the largest distance these codes can have, ``min(bits, max |q| + max |db|)``: 2k for
+    k-sparse codes, at most the number of bits for dense ones.
+
+    Parameters
+    ----------
+    query_codes : ndarray of shape (n_queries, n_bits), dtype bool
+        Query codes.
+    database_codes : ndarray of shape (n_database, n_bits), dtype bool
+        Database codes.
+    query_labels : array-like of shape (n_queries,) of int
+        Class label of each query.
+    database_labels : array-like of shape (n_database,) of int
+        Class label of each database code; relevant = same label as the query.
+    max_radius : int or None, default None
+        The largest radius, >= 0; None means the largest distance these codes can have (above).
+    chunk_size : int or None, default None
+        Queries whose distances are computed at once (see ``iter_hamming_distances``).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"radius"``, ``"precision"``, ``"recall"`` and ``"answered"``, as ``precision_recall_curve`` returns them.
+
+    Raises
+    ------
+    TypeError
+        If the codes are not boolean, the labels are not integers, or `max_radius` or `chunk_size` is not an
+        integer.
+    ValueError
+        If the codes are not 2-D, are empty or differ in width, the labels are not 1-D or do not match the codes
+        in number, or `max_radius` or `chunk_size` is negative (or `chunk_size` zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.metrics import retrieval_precision_recall
+    >>> query = np.array([[1, 1, 0, 0]], dtype=bool)
+    >>> database = np.array([[1, 0, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1]], dtype=bool)
+    >>> curve = retrieval_precision_recall(query, database, np.array([0]), np.array([0, 1, 1]))
+    >>> curve["radius"], curve["answered"]  # nothing lies within radius 0 or 1
+    (array([0, 1, 2, 3, 4]), array([0., 0., 1., 1., 1.]))
+    >>> curve["precision"], curve["recall"]
+    (array([ nan,  nan, 0.5  , 0.5  , 0.333]), array([0., 0., 1., 1., 1.]))
     """
     query_codes = check_codes(query_codes, "query_codes")
     database_codes = check_codes(database_codes, "database_codes")
@@ -370,8 +699,51 @@ def retrieval_precision_recall(
 
 def retrieval_map_score(labels: np.ndarray, codes: np.ndarray, query_fraction: float = 0.2, R: int | None = None,
                         seed: int = 0) -> float:
-    """mAP@R (eq. 12; R=None: mAP@All) within one labelled, hashed set: a seeded query_fraction of its items queries
-    the others, relevance = same label; what retrieval_scorer computes from the validation labels and codes."""
+    """Mean AP@R (eq. 12; R=None: mAP@All) within one labelled, hashed set, some items querying the others.
+
+    A seeded query_fraction of its items queries the others, relevance = same label; what retrieval_scorer
+    computes from the validation labels and codes. The expected score over tied orders
+    (``mean_average_precision``).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,) of int
+        Class label of each item.
+    codes : ndarray of shape (n_items, n_bits), dtype bool
+        The items' codes.
+    query_fraction : float, default 0.2
+        Share of the items used as queries, in (0, 1); round(query_fraction · n_items) must leave at least one
+        query and one database item.
+    R : int or None, default None
+        The cut-off, at most the number of database items; None means all of them (mAP@All).
+    seed : int, default 0
+        Seed of the random split into queries and database.
+
+    Returns
+    -------
+    float
+        The mAP@R, in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        If `codes` is not boolean, `labels` are not integers, or `R` is not an integer.
+    ValueError
+        If `query_fraction` lies outside (0, 1) or leaves no query or no database item, the labels do not match
+        the codes, or `R` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.metrics import retrieval_map_score
+    >>> rng = np.random.default_rng(0)
+    >>> labels = np.repeat([0, 1], 10)
+    >>> codes = np.zeros((20, 8), dtype=bool)
+    >>> codes[:10, :4] = codes[10:, 4:] = True  # one block of bits per class
+    >>> codes ^= rng.random((20, 8)) < 0.1  # flip about one bit in ten
+    >>> round(retrieval_map_score(labels, codes), 3)  # 4 queries against 16 items
+    0.988
+    """
     codes = check_codes(codes, "codes")
     labels = check_labels(labels, codes.shape[0], "labels", "codes")
     if not 0 < query_fraction < 1:
@@ -386,10 +758,39 @@ def retrieval_map_score(labels: np.ndarray, codes: np.ndarray, query_fraction: f
 
 
 def retrieval_scorer(query_fraction: float = 0.2, R: int | None = None, seed: int = 0) -> Callable[..., float]:
-    """A scikit-learn scorer for hashers and pipelines ending in one: transform the validation split, then
-    retrieval_map_score on its labels; use it as GridSearchCV(..., scoring=retrieval_scorer()). It is a callable with
-    the scorer signature (estimator, X, y), since make_scorer cannot ask for transform (its response_method is one of
-    predict, predict_proba, decision_function)."""
+    """A scikit-learn scorer for hashers and pipelines ending in one: mAP of the transformed validation split.
+
+    The scorer transforms the validation split, then computes retrieval_map_score on its labels; use it as
+    ``GridSearchCV(..., scoring=retrieval_scorer())``. It is a callable with the scorer signature (estimator, X,
+    y), since make_scorer cannot ask for transform (its response_method is one of predict, predict_proba,
+    decision_function). The arguments are checked when it scores, not here.
+
+    Parameters
+    ----------
+    query_fraction : float, default 0.2
+        Share of the validation items used as queries, in (0, 1).
+    R : int or None, default None
+        The cut-off of mAP@R; None means mAP@All.
+    seed : int, default 0
+        Seed of the split into queries and database.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y) -> float``: ``retrieval_map_score(y, estimator.transform(X), ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.hashing import LSH
+    >>> from flymodel.metrics import retrieval_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 30)
+    >>> X = (rng.normal(size=(2, 10))[y] + rng.normal(size=(60, 10))).astype(np.float32)  # two noisy clusters
+    >>> scorer = retrieval_scorer(query_fraction=0.2)
+    >>> round(scorer(LSH(k=16, device="cpu").fit(X), X, y), 2)
+    0.92
+    """
     return partial(_score_by_retrieval, query_fraction=query_fraction, R=R, seed=seed)
 
 

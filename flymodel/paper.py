@@ -1,4 +1,7 @@
-"""Published numbers to compare against: Ryali et al. 2020 (ICLR submission), Tables 1, 2, 3 and 6."""
+"""Published numbers to compare against: Ryali et al. 2020 (ICLR submission), Tables 1, 2, 3 and 6.
+
+The values are mAP in percent, keyed by dataset and by the name flymodel gives the method's class.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +59,24 @@ PAPER_CHANNEL_INHIBITION: dict[str, dict[int, tuple[float, ...]]] = {
 
 
 def paper_map(dataset: str, method: str, k: int, shadow: bool = False) -> float | None:
-    """The paper's mAP (%) for a dataset, method class name and k (Table 6's when shadow), or None where it reports none."""
+    """Return the paper's mAP (%) for a dataset, method class name and k, or None where it reports none.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"mnist"`` or ``"cifar10"`` (shadowed queries: ``"cifar10"`` only).
+    method : str
+        The method's class name, e.g. ``"BioHash"``.
+    k : int
+        Hash length, one of `PAPER_KS`.
+    shadow : bool, default False
+        Return Table 6's value (queries with shadows) instead of Table 1's or 2's.
+
+    Returns
+    -------
+    float or None
+        The published mAP in percent, or None for a dataset, method or k the table does not report.
+    """
     values = (PAPER_SHADOW_MAP if shadow else PAPER_MAP).get(dataset, {}).get(method)
     if values is None or k not in PAPER_KS:
         return None

@@ -1,4 +1,7 @@
-"""Figure helpers (matplotlib, headless): every figure is drawn from a results record and saved as PNG and PDF."""
+"""Figure helpers (headless matplotlib): figures drawn from a results record, saved as PNG and PDF.
+
+Importing the module selects matplotlib's non-interactive Agg backend.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,20 @@ from flymodel.io import atomic_path  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, stem: str | Path) -> dict[str, Path]:
-    """Save fig as stem.png (150 dpi) and stem.pdf, atomically, close it, and return the paths."""
+    """Save fig as stem.png (150 dpi) and stem.pdf, atomically, close it, and return the paths.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed afterwards.
+    stem : str or Path
+        Path without suffix; its folder is created if missing.
+
+    Returns
+    -------
+    dict of str to Path
+        ``png`` and ``pdf``: the files written.
+    """
     paths = {}
     for ext in ("png", "pdf"):
         path = Path(f"{stem}.{ext}")
@@ -26,7 +42,23 @@ def save_figure(fig: plt.Figure, stem: str | Path) -> dict[str, Path]:
 
 
 def plot_map_vs_k(results: dict[str, Any], stem: str | Path) -> dict[str, Path]:
-    """mAP against hash length k, one line per method (mean ± std over seeds), the paper's values dashed with open markers."""
+    """Plot mAP against hash length k, one line per method, and save it as PNG and PDF.
+
+    Each method is drawn as its mean ± std over seeds, the paper's values dashed with open markers.
+
+    Parameters
+    ----------
+    results : dict
+        A compare (or reproduce) results record: its ``summary``, ``protocol``, ``evaluation`` and
+        ``tie_policy`` are drawn.
+    stem : str or Path
+        Path of the figure without suffix.
+
+    Returns
+    -------
+    dict of str to Path
+        ``png`` and ``pdf``: the files written.
+    """
     summary = results["summary"]
     fig, ax = plt.subplots(figsize=(7.6, 4.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -54,7 +86,21 @@ def plot_map_vs_k(results: dict[str, Any], stem: str | Path) -> dict[str, Path]:
 
 
 def plot_kc_raster(summary: dict[str, Any], stem: str | Path) -> dict[str, Path]:
-    """KC spike raster of the first presentations with the APL activity below, from a simulate results record."""
+    """Plot the KC spike raster of the first presentations with the APL activity below, and save it.
+
+    Parameters
+    ----------
+    summary : dict
+        A simulate results record (``SpikingResult.summary()``): its ``raster``, ``circuit``,
+        ``apl_gain_mv`` and ``device`` are drawn.
+    stem : str or Path
+        Path of the figure without suffix.
+
+    Returns
+    -------
+    dict of str to Path
+        ``png`` and ``pdf``: the files written.
+    """
     raster = summary["raster"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot(raster["time_s"], raster["kc"], "|", color="black", markersize=2, alpha=0.6)
@@ -76,7 +122,23 @@ def plot_kc_raster(summary: dict[str, Any], stem: str | Path) -> dict[str, Path]
 
 
 def plot_sparseness(summary: dict[str, Any], stem: str | Path) -> dict[str, Path]:
-    """Fraction of responding KCs per stimulus (sorted), with the mean and the 5–10 % band measured in flies."""
+    """Plot the fraction of responding KCs per stimulus (sorted), the mean and the 5–10 % band of flies.
+
+    The band is the fraction of KCs measured to respond to an odour in vivo.
+
+    Parameters
+    ----------
+    summary : dict
+        A simulate results record: its ``stimuli`` (each with ``fraction_responding``),
+        ``mean_fraction_responding``, ``circuit`` and ``apl_gain_mv`` are drawn.
+    stem : str or Path
+        Path of the figure without suffix.
+
+    Returns
+    -------
+    dict of str to Path
+        ``png`` and ``pdf``: the files written.
+    """
     fractions = sorted((s["fraction_responding"] * 100 for s in summary["stimuli"]), reverse=True)
     fig, ax = plt.subplots(figsize=(8, 3.6))
     ax.axhspan(5, 10, color="tab:green", alpha=0.15, label="5–10 % (in vivo)")
@@ -94,8 +156,21 @@ def plot_sparseness(summary: dict[str, Any], stem: str | Path) -> dict[str, Path
 
 
 def plot_mean_ci(ax: plt.Axes, x: Any, summaries: list[dict[str, Any]], band: bool = True, **style: Any) -> None:
-    """Draw means over seeds against x with their confidence intervals (flymodel.stats.mean_ci records): a shaded
-    band when band, else error bars. style goes to the line (label, color, marker, linestyle)."""
+    """Draw means over seeds against x with their confidence intervals, as a shaded band or error bars.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to draw into.
+    x : array-like of shape (n,)
+        The positions.
+    summaries : list of dict
+        One ``flymodel.stats.mean_ci`` record per position (``mean``, ``ci_low``, ``ci_high``).
+    band : bool, default True
+        Draw the intervals as a shaded band around the line; False draws error bars.
+    **style : dict, optional
+        Passed to the line (``label``, ``color``, ``marker``, ``linestyle``, ...).
+    """
     means = [s["mean"] for s in summaries]
     low = [s["ci_low"] for s in summaries]
     high = [s["ci_high"] for s in summaries]

@@ -1,10 +1,10 @@
-"""Reproduce Ryali et al. 2020: Table 1 (MNIST, mAP@All), Table 2 (CIFAR-10 pixels, mAP@1000), Table 3 (BioConvHash's
-channel inhibition) and Table 6 (CIFAR-10 queries with shadows).
+"""Reproduce Ryali et al. 2020: Tables 1 (MNIST), 2 (CIFAR-10), 3 (channel inhibition) and 6 (shadows).
 
-Every method of the tables on the paper's protocol, k ∈ {2, 4, 8, 16, 32} (and 64 where the paper reports it),
-over seeds; the results record is `compare`'s, with a markdown table that puts the paper's numbers beside ours
-and the targets of the reproduction (issues 3 and 5) checked one by one. Table 6 scores the same fits as Table 2
-on shadowed queries.
+Table 1 scores MNIST by mAP@All and Table 2 CIFAR-10 pixels by mAP@1000; Table 3 is BioConvHash's channel
+inhibition and Table 6 CIFAR-10 with queries with shadows. Every method of the tables runs on the paper's protocol,
+k ∈ {2, 4, 8, 16, 32} (and 64 where the paper reports it), over seeds; the results record is ``compare``'s, with a
+markdown table that puts the paper's numbers beside ours and the targets of the reproduction (issues 3 and 5)
+checked one by one. Table 6 scores the same fits as Table 2 on shadowed queries.
 """
 
 from __future__ import annotations
@@ -50,8 +50,20 @@ BIOCONVHASH_PARAMS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Target:
-    """A reproduction target: at least the paper minus tolerance[k] points (key None: every other k), and above each
-    rival at the same k (strictly when strict)."""
+    """A reproduction target: at least the paper minus a tolerance, and above each rival at the same k.
+
+    The fields are the constructor's arguments.
+
+    Attributes
+    ----------
+    tolerance : dict of int or None to float
+        Points of mAP (%) the method may fall below the paper's value at each k; the key None holds every
+        other k.
+    rivals : tuple of str, default ()
+        Methods the target's method must match or beat at the same k.
+    strict : bool, default False
+        Beat the rivals strictly (``>``) rather than match them (``>=``).
+    """
 
     tolerance: dict[int | None, float]
     rivals: tuple[str, ...] = ()
@@ -69,7 +81,36 @@ TARGETS: dict[str, dict[str, Target]] = {
 
 def table_config(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str = "cpu",
                  methods: tuple[str, ...] = TABLE_METHODS, shadow_queries: bool = False) -> CompareConfig:
-    """The compare configuration of the dataset's table: its methods and k, BioHash and BioConvHash with their settings."""
+    """Return the compare configuration of a dataset's table: its methods, hash lengths and settings.
+
+    Every method runs at `PAPER_KS` but BioHash and BioConvHash, which the paper reports up to k = 32; their
+    parameters are `BIOHASH_PARAMS` and `BIOCONVHASH_PARAMS`.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+        The table's dataset (Table 1 or Table 2).
+    seeds : tuple of int, default (0, 1, 2)
+        Seeds of the runs.
+    device : str, default "cpu"
+        Torch device of the hashers.
+    methods : tuple of str, default TABLE_METHODS
+        A subset of the table's methods.
+    shadow_queries : bool, default False
+        Also score the queries with shadows (Table 6).
+
+    Returns
+    -------
+    CompareConfig
+        The validated configuration.
+
+    Raises
+    ------
+    ValueError
+        If `dataset` has no table, or the configuration is invalid (see ``CompareConfig.validate``).
+    TypeError
+        If a seed is not an integer.
+    """
     check_choice(dataset, "dataset", tuple(TABLES))
     settings = {"biohash": BIOHASH_PARAMS[dataset], "bioconvhash": BIOCONVHASH_PARAMS[dataset]}
     return CompareConfig(
@@ -82,8 +123,38 @@ def table_config(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str =
 def run_table(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str = "cpu",
               methods: tuple[str, ...] = TABLE_METHODS, progress: bool = True,
               store: str | os.PathLike[str] | None = None, shadow_queries: bool = False) -> dict[str, Any]:
-    """Run the table (see table_config) and return compare's results record with the targets checked; store is
-    run_compare's task folder, so an interrupted or extended table computes only the runs it lacks."""
+    """Run the table (see `table_config`) and return compare's results record with the targets checked.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+        The table's dataset (Table 1 or Table 2).
+    seeds : tuple of int, default (0, 1, 2)
+        Seeds of the runs.
+    device : str, default "cpu"
+        Torch device of the hashers.
+    methods : tuple of str, default TABLE_METHODS
+        A subset of the table's methods.
+    progress : bool, default True
+        Show a progress bar over the runs.
+    store : str or os.PathLike or None, default None
+        ``run_compare``'s task folder, so an interrupted or extended table computes only the runs it lacks.
+    shadow_queries : bool, default False
+        Also score the queries with shadows (Table 6).
+
+    Returns
+    -------
+    dict
+        The results record of ``run_compare``, with ``experiment`` set to ``"reproduce Table N"`` and
+        ``targets`` (`check_targets`).
+
+    Raises
+    ------
+    ValueError
+        If `dataset` has no table or the configuration is invalid.
+    FileNotFoundError
+        If a data file of the dataset is missing or fails its checksum.
+    """
     results = run_compare(table_config(dataset, seeds, device, methods, shadow_queries), progress=progress, store=store)
     results["experiment"] = f"reproduce {TABLES[dataset]}"
     results["targets"] = check_targets(results)
@@ -91,8 +162,24 @@ def run_table(dataset: str, seeds: tuple[int, ...] = (0, 1, 2), device: str = "c
 
 
 def partial_results(config: CompareConfig, store: str | os.PathLike[str]) -> dict[str, Any]:
-    """A results record (as run_table's) from the runs of config finished so far in a task folder, to report a table
-    in progress."""
+    """Return a results record (as `run_table`'s) from the runs of config finished so far in a task folder.
+
+    This reports a table in progress; nothing is computed.
+
+    Parameters
+    ----------
+    config : CompareConfig
+        The table's configuration (`table_config`).
+    store : str or os.PathLike
+        The task folder the table's runs are stored in.
+
+    Returns
+    -------
+    dict
+        ``experiment`` (``"reproduce Table N (in progress)"``), ``config``, ``protocol``, ``tie_policy``,
+        ``evaluation``, ``records`` (the finished runs), ``summary`` and ``targets``; with shadowed queries also
+        ``shadow`` and ``summary_shadow``.
+    """
     tasks = TaskStore(store)
     keys = [run_key(config, *run) for run in config.runs()]
     records = [tasks.get(key) for key in keys if key in tasks]
@@ -109,8 +196,29 @@ def partial_results(config: CompareConfig, store: str | os.PathLike[str]) -> dic
 
 
 def merge_results(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """One table from two runs of it on the same dataset (e.g. the BioConvHash rows run apart from the others): extra's
-    methods replace base's, the summaries and targets are recomputed, and both configs are kept."""
+    """Merge two runs of a table on the same dataset into one table.
+
+    For example the BioConvHash rows run apart from the others: extra's methods replace base's, the summaries
+    and targets are recomputed, and both configs are kept (``merged_from``). The shadow summary is kept only if
+    every record has shadowed scores.
+
+    Parameters
+    ----------
+    base : dict
+        A table's results record.
+    extra : dict
+        Another results record of the same dataset, whose methods replace those of `base`.
+
+    Returns
+    -------
+    dict
+        The merged results record; ``total_seconds`` is the sum of both.
+
+    Raises
+    ------
+    ValueError
+        If the two records are of different datasets.
+    """
     dataset = base["config"]["dataset"]
     if extra["config"]["dataset"] != dataset:
         raise ValueError(f"cannot merge a {extra['config']['dataset']} run into a {dataset} table")
@@ -131,7 +239,19 @@ def merge_results(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]
 
 
 def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The reproduction targets (TARGETS) of the methods in the table, each with the numbers compared and whether it holds."""
+    """Check the reproduction targets (`TARGETS`) of the methods in the table.
+
+    Parameters
+    ----------
+    results : dict
+        A table's results record (``config``, ``summary``, ``records``).
+
+    Returns
+    -------
+    list of dict
+        One entry per target and k: ``k``, ``target`` (e.g. ``"BioHash >= paper - 2.5"`` or
+        ``"BioHash >= ITQ"``), ``ours`` (the mean mAP, %), ``bound`` and ``holds``.
+    """
     dataset, summary = results["config"]["dataset"], results["summary"]
     targets = []
     for method, per_dataset in TARGETS.items():
@@ -153,8 +273,20 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    """The table as markdown: one row per method, 'ours ± std (paper)' per k, then the targets that fail; with shadowed
-    queries in the run, Table 6 follows."""
+    """Format the table as markdown: a row per method, ``ours ± std (paper)`` per k, then failing targets.
+
+    With shadowed queries in the run, Table 6 follows (`shadow_table`).
+
+    Parameters
+    ----------
+    results : dict
+        A table's results record, with its targets checked.
+
+    Returns
+    -------
+    str
+        The markdown, ending with a newline.
+    """
     summary, dataset = results["summary"], results["config"]["dataset"]
     names = {r["method"]: r["class"] for r in results["records"]}
     lines = [f"{results['protocol']['metric']} (%) on {dataset}, {results['evaluation']} set, "
@@ -170,7 +302,20 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 
 def shadow_table(results: dict[str, Any]) -> str:
-    """Table 6 as markdown: mAP with shadowed queries, 'ours ± std (paper)' per k, and each method's clean mAP kept."""
+    """Format Table 6 as markdown: the mAP with shadowed queries per k, and the share of clean mAP kept.
+
+    The cells read ``ours ± std (paper)``.
+
+    Parameters
+    ----------
+    results : dict
+        A table's results record with ``summary_shadow`` and ``shadow``.
+
+    Returns
+    -------
+    str
+        The markdown: the shadowed mAP, then each method's share (%) of its clean mAP kept under shadows.
+    """
     shadow, clean = results["summary_shadow"], results["summary"]
     names = {r["method"]: r["class"] for r in results["records"]}
     kept = {names[m]: {k: {"mean": 100 * s["mean"] / clean[m][k]["mean"], "std": None, "paper": None}
@@ -212,10 +357,41 @@ def run_channel_inhibition(dataset: str, k_cis: tuple[int, ...] = (1, 5, 10, 25,
                            ks: tuple[int, ...] = CHANNEL_INHIBITION_KS, seeds: tuple[int, ...] = (0,),
                            device: str = "cpu", progress: bool = True,
                            store: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Table 3: BioConvHash's mAP for each k_CI (channels kept per location) at each k, with Appendix D's other settings.
+    """Run Table 3: BioConvHash's mAP for each k_CI (channels kept per location) at each k.
 
-    One compare run per k_CI, all sharing run_compare's task folder store (k_CI is part of each run's key); the
-    records gain their k_ci.
+    The other settings are Appendix D's (`BIOCONVHASH_PARAMS`). One compare run per k_CI, all sharing
+    ``run_compare``'s task folder `store` (k_CI is part of each run's key); the records gain their ``k_ci``.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+        The dataset.
+    k_cis : tuple of int, default (1, 5, 10, 25, 100)
+        The k_CI values, one row each.
+    ks : tuple of int, default CHANNEL_INHIBITION_KS
+        Hash lengths.
+    seeds : tuple of int, default (0,)
+        Seeds of the runs.
+    device : str, default "cpu"
+        Torch device of the hashers.
+    progress : bool, default True
+        Show progress bars.
+    store : str or os.PathLike or None, default None
+        The task folder shared by the runs.
+
+    Returns
+    -------
+    dict
+        ``experiment`` (``"reproduce Table 3"``), ``dataset``, ``k_cis``, ``ks``, ``seeds``, ``settings``,
+        ``protocol``, ``environment``, ``total_seconds``, ``records`` and ``summary``: per str(k_CI), per str(k),
+        the mean, std and count of mAP (%) with the paper's value (None where not reported).
+
+    Raises
+    ------
+    ValueError
+        If `dataset` has no table or a configuration is invalid.
+    FileNotFoundError
+        If a data file of the dataset is missing or fails its checksum.
     """
     check_choice(dataset, "dataset", tuple(TABLES))
     records, started = [], time.perf_counter()
@@ -240,7 +416,18 @@ def run_channel_inhibition(dataset: str, k_cis: tuple[int, ...] = (1, 5, 10, 25,
 
 
 def channel_inhibition_table(results: dict[str, Any]) -> str:
-    """Table 3 as markdown: one row per k_CI, 'ours ± std (paper)' per k."""
+    """Format Table 3 as markdown: one row per k_CI, ``ours ± std (paper)`` per k.
+
+    Parameters
+    ----------
+    results : dict
+        A results record of `run_channel_inhibition`.
+
+    Returns
+    -------
+    str
+        The markdown, ending with a newline.
+    """
     return "\n".join([
         f"Table 3: BioConvHash {results['protocol']['metric']} (%) on {results['dataset']} by k_CI (channels kept per "
         f"location of {results['settings']['n_filters']}), mean ± std over {len(results['seeds'])} seed(s) (paper)", "",
@@ -248,7 +435,20 @@ def channel_inhibition_table(results: dict[str, Any]) -> str:
 
 
 def save_table(results: dict[str, Any], output_dir: str | Path) -> dict[str, Path]:
-    """Write results.json, table.md and the mAP-vs-k figure into output_dir; return their paths."""
+    """Write results.json, table.md and the mAP-vs-k figure into output_dir; return their paths.
+
+    Parameters
+    ----------
+    results : dict
+        A table's results record.
+    output_dir : str or Path
+        The folder; created if missing.
+
+    Returns
+    -------
+    dict of str to Path
+        ``json``, ``png``, ``pdf`` and ``table``.
+    """
     paths = save_results(results, output_dir)
     table = Path(output_dir) / "table.md"
     with atomic_path(table) as tmp:

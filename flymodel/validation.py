@@ -1,4 +1,8 @@
-"""Input checks shared by every public entry point: each error names the parameter, the value and what was expected."""
+"""Input checks shared by every public entry point, with errors that name the parameter and the value.
+
+Each error names the parameter, the value and what was expected. Each ``check_*`` function returns the value
+(converted where said) when it passes, so that a caller can write ``k = check_int(k, "k", minimum=1)``.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,33 @@ import torch
 
 
 def check_features(X: Any, name: str = "X", n_features: int | None = None, expected_by: str = "the model") -> np.ndarray:
-    """Return X as a finite float32 matrix (n_samples, n_features) or raise a ValueError/TypeError saying why not.
+    """Return X as a finite float32 matrix (n_samples, n_features), or raise a ValueError or TypeError.
 
-    The messages also carry the phrases scikit-learn's estimator checks look for (sklearn.utils.check_array's), so
-    that the hashers pass them; n_features (with expected_by, who expects it) checks the number of columns.
+    The error says why X is refused. The messages also carry the phrases scikit-learn's estimator checks look for
+    (``sklearn.utils.check_array``'s), so that the hashers pass them.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor of shape (n_samples, n_features)
+        Real numbers (booleans and integers are converted); a tensor is moved to the CPU first.
+    name : str, default "X"
+        Name of the argument in the messages.
+    n_features : int or None, default None
+        Required number of columns; None accepts any.
+    expected_by : str, default "the model"
+        Who expects `n_features` columns, in the message.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), dtype float32
+        X, C-contiguous (not a copy when it already was such an array).
+
+    Raises
+    ------
+    TypeError
+        If X is a scipy sparse matrix, cannot be converted to an array, or is not numeric.
+    ValueError
+        If X is complex, not 2-D, empty, has other than `n_features` columns, or holds NaN or infinite values.
     """
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
@@ -50,7 +77,27 @@ def check_features(X: Any, name: str = "X", n_features: int | None = None, expec
 
 
 def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
-    """Return codes as a boolean matrix (n_items, n_bits) or raise saying why not."""
+    """Return codes as a boolean matrix (n_items, n_bits) or raise saying why not.
+
+    Parameters
+    ----------
+    codes : array-like or torch.Tensor of shape (n_items, n_bits), dtype bool
+        Hash codes, as returned by a hasher's transform; a tensor is moved to the CPU first.
+    name : str, default "codes"
+        Name of the argument in the messages.
+
+    Returns
+    -------
+    ndarray of shape (n_items, n_bits), dtype bool
+        The codes (not copied).
+
+    Raises
+    ------
+    TypeError
+        If the dtype is not bool.
+    ValueError
+        If the codes are not 2-D or are empty.
+    """
     if isinstance(codes, torch.Tensor):
         codes = codes.detach().cpu().numpy()
     arr = np.asarray(codes)
@@ -64,7 +111,31 @@ def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
 
 
 def check_labels(labels: Any, n: int, name: str = "labels", against: str = "codes") -> np.ndarray:
-    """Return labels as an int64 vector of length n or raise saying why not."""
+    """Return labels as an int64 vector of length n or raise saying why not.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Integer class labels.
+    n : int
+        Required length: the rows of the codes the labels belong to.
+    name : str, default "labels"
+        Name of the argument in the messages.
+    against : str, default "codes"
+        Name of what has n rows, in the message.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype int64
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        If the labels are not 1-D or their length is not n.
+    TypeError
+        If they are not integers.
+    """
     arr = np.asarray(labels)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
@@ -76,7 +147,31 @@ def check_labels(labels: Any, n: int, name: str = "labels", against: str = "code
 
 
 def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    """Return value as an int within [minimum, maximum] or raise naming the parameter."""
+    """Return value as an int within [minimum, maximum] or raise naming the parameter.
+
+    Parameters
+    ----------
+    value : object
+        The value to check; a Python or numpy integer (bool is refused).
+    name : str
+        Name of the parameter in the messages.
+    minimum : int or None, default None
+        Smallest allowed value; None: no lower bound.
+    maximum : int or None, default None
+        Largest allowed value; None: no upper bound.
+
+    Returns
+    -------
+    int
+        The value.
+
+    Raises
+    ------
+    TypeError
+        If the value is not an integer.
+    ValueError
+        If it is below `minimum` or above `maximum`.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer; got {value!r}")
     if minimum is not None and value < minimum:
@@ -87,7 +182,31 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
 
 
 def check_fraction(value: Any, name: str, low_open: bool = True, high_closed: bool = True) -> float:
-    """Return value as a float in (0, 1] (by default) or raise naming the parameter."""
+    """Return value as a float in (0, 1] (by default) or raise naming the parameter.
+
+    Parameters
+    ----------
+    value : object
+        The value to check; a Python or numpy number (bool is refused).
+    name : str
+        Name of the parameter in the messages.
+    low_open : bool, default True
+        Exclude 0 (else allow it).
+    high_closed : bool, default True
+        Allow 1 (else exclude it).
+
+    Returns
+    -------
+    float
+        The value.
+
+    Raises
+    ------
+    TypeError
+        If the value is not a number.
+    ValueError
+        If it is not finite or lies outside the interval.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a number; got {value!r}")
     v = float(value)
@@ -100,14 +219,51 @@ def check_fraction(value: Any, name: str, low_open: bool = True, high_closed: bo
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
-    """Return value if it is one of choices, else raise a ValueError listing them."""
+    """Return value if it is one of choices, else raise a ValueError listing them.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        Name of the parameter in the message.
+    choices : tuple of str or list of str
+        The allowed values (listed sorted in the message).
+
+    Returns
+    -------
+    str
+        The value.
+
+    Raises
+    ------
+    ValueError
+        If the value is not among the choices.
+    """
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not known; expected one of: {', '.join(sorted(choices))}")
     return value
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """Map 'auto' to CUDA when available (else CPU); validate any other device string."""
+    """Map ``"auto"`` to CUDA when available (else CPU); validate any other device string.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or any other torch device string; a torch.device is
+        returned as is, unchecked.
+
+    Returns
+    -------
+    torch.device
+        The device.
+
+    Raises
+    ------
+    ValueError
+        If the string is not a torch device, or names a CUDA device when CUDA is not available.
+    """
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -122,14 +278,52 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def check_percent(value: Any, name: str) -> float:
-    """Return a percentage strictly between 0 and 100 (an activity), or raise a ValueError naming it."""
+    """Return a percentage strictly between 0 and 100 (an activity), or raise a ValueError naming it.
+
+    Parameters
+    ----------
+    value : object
+        The value to check; a Python int or float (bool is refused).
+    name : str
+        Name of the parameter in the message.
+
+    Returns
+    -------
+    float
+        The value.
+
+    Raises
+    ------
+    ValueError
+        If the value is not a number strictly between 0 and 100.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
         raise ValueError(f"{name}={value!r} must be a percentage strictly between 0 and 100")
     return float(value)
 
 
 def check_values(values: tuple[Any, ...], name: str, allow_empty: bool = False) -> tuple[Any, ...]:
-    """Return a tuple without duplicates, non-empty unless allow_empty, or raise a ValueError naming it."""
+    """Return a tuple without duplicates, non-empty unless allow_empty, or raise a ValueError naming it.
+
+    Parameters
+    ----------
+    values : tuple
+        The values to check (hashable).
+    name : str
+        Name of the parameter in the messages.
+    allow_empty : bool, default False
+        Accept an empty tuple.
+
+    Returns
+    -------
+    tuple
+        The values, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the tuple is empty (unless `allow_empty`) or holds a value twice.
+    """
     if not values and not allow_empty:
         raise ValueError(f"{name} is empty; expected at least one value")
     if len(set(values)) != len(values):
@@ -138,7 +332,25 @@ def check_values(values: tuple[Any, ...], name: str, allow_empty: bool = False) 
 
 
 def check_seeds(seeds: tuple[int, ...]) -> tuple[int, ...]:
-    """Return seeds if they are distinct integers >= 0, else raise a ValueError naming the field."""
+    """Return seeds if they are distinct integers >= 0, else raise naming the field.
+
+    Parameters
+    ----------
+    seeds : tuple of int
+        The seeds.
+
+    Returns
+    -------
+    tuple of int
+        The seeds, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If there are none, one is repeated, or one is negative.
+    TypeError
+        If one is not an integer.
+    """
     for seed in check_values(seeds, "seeds"):
         check_int(seed, "seeds", minimum=0)
     return seeds

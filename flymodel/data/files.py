@@ -1,4 +1,18 @@
-"""Find the shared data files and check them against known sha256 sums, so a missing or corrupt file fails loudly."""
+"""Find the shared data files and check their sha256 sums, so that a missing or corrupt file fails loudly.
+
+The data folder is ``$FLYMODEL_DATA`` if set (``DATA_ENV_VAR`` holds the variable's name), else ../shared/data
+beside the checkout. Each file is checked against a copy of its sha256 sum kept in this module, not against the
+SHA256SUMS file beside the data, so an edited SHA256SUMS cannot hide a corrupt or substituted file.
+
+Examples
+--------
+>>> from flymodel.data import DATA_ENV_VAR, data_path
+>>> DATA_ENV_VAR
+'FLYMODEL_DATA'
+>>> path = data_path("hallem_carlson_2006.csv")
+>>> path.name, path.is_file()
+('hallem_carlson_2006.csv', True)
+"""
 
 from __future__ import annotations
 
@@ -28,11 +42,72 @@ _VERIFIED: set[tuple[str, int, int]] = set()
 
 
 class DataFileError(FileNotFoundError):
-    """A data file is missing or fails its checksum; a FileNotFoundError so callers can catch either."""
+    """A data file is missing or fails its checksum; a FileNotFoundError so callers can catch either.
+
+    Raised by ``data_path`` and so by every loader of flymodel.data. The message names the file and the folders
+    searched and says how to point flymodel at the data, or, for a failed checksum, gives the expected and the
+    actual sha256.
+
+    See Also
+    --------
+    data_path : Finds and verifies a data file.
+
+    Examples
+    --------
+    A folder without the file:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from flymodel.data import DataFileError, data_path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     try:
+    ...         data_path("mnist.npz", root=folder)
+    ...     except DataFileError as exc:
+    ...         print(exc)
+    mnist.npz not found. Searched: ... Pass root= a folder that holds it, or set FLYMODEL_DATA to the folder that
+    holds the flymodel data files (see README), or place ../shared/data beside the checkout.
+
+    A file with the right name and the wrong contents:
+
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = (Path(folder) / "mnist.npz").write_bytes(b"not the data")
+    ...     try:
+    ...         data_path("mnist.npz", root=folder)
+    ...     except FileNotFoundError as exc:
+    ...         print(type(exc).__name__, "|", str(exc).split(": ", 1)[1])
+    DataFileError | expected sha256 06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64, actual sha256
+    ... The file is corrupt or a different version; re-copy it from the shared data folder.
+    """
 
 
 def data_dirs() -> list[Path]:
-    """Return the folders searched for data files, in order: $FLYMODEL_DATA alone if set, else ../shared/data."""
+    """Return the folders searched for data files, in order: $FLYMODEL_DATA alone if set, else ../shared/data.
+
+    Without ``$FLYMODEL_DATA`` (unset or empty), the folders are shared/data beside the checkout and shared/data beside the current
+    working directory, once each.
+
+    Returns
+    -------
+    list of Path
+        The resolved folders, searched in this order.
+
+    See Also
+    --------
+    data_path : Finds and verifies a data file in these folders.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> from flymodel.data import DATA_ENV_VAR, data_dirs
+    >>> with mock.patch.dict(os.environ, {DATA_ENV_VAR: "/data/flymodel"}):
+    ...     [str(folder) for folder in data_dirs()]
+    ['/data/flymodel']
+    >>> with mock.patch.dict(os.environ):
+    ...     _ = os.environ.pop(DATA_ENV_VAR, None)
+    ...     data_dirs()[0].parts[-2:]
+    ('shared', 'data')
+    """
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return [Path(env).expanduser().resolve()]
@@ -45,7 +120,44 @@ def data_dirs() -> list[Path]:
 
 
 def data_path(filename: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Return the verified path of a known data file, searching root (if given) or data_dirs()."""
+    """Return the verified path of a known data file, searching root (if given) or ``data_dirs()``.
+
+    The first folder that holds the file wins; its sha256 is checked once per path, size and modification time in
+    this process.
+
+    Parameters
+    ----------
+    filename : str
+        A known data file, e.g. ``"mnist.npz"`` or ``"hallem_carlson_2006.csv"``.
+    root : str or os.PathLike or None, default None
+        The only folder to search; None searches ``data_dirs()``.
+
+    Returns
+    -------
+    Path
+        The file's resolved path.
+
+    Raises
+    ------
+    ValueError
+        If ``filename`` is not a known data file (the message lists them).
+    DataFileError
+        If no searched folder holds the file, or the file fails its checksum.
+
+    See Also
+    --------
+    data_dirs : The folders searched without ``root``.
+
+    Examples
+    --------
+    >>> from flymodel.data import data_path
+    >>> data_path("hemibrain_pn_kc.csv").name
+    'hemibrain_pn_kc.csv'
+    >>> data_path("imagenet.npz")
+    Traceback (most recent call last):
+        ...
+    ValueError: filename='imagenet.npz' is not a known data file; expected one of: cifar10_jpeg.npz, ...
+    """
     if filename not in EXPECTED_SHA256:
         known = ", ".join(sorted(EXPECTED_SHA256))
         raise ValueError(f"filename={filename!r} is not a known data file; expected one of: {known}")

@@ -1,4 +1,16 @@
-"""Image benchmarks (MNIST, Fashion-MNIST, CIFAR-10) as read-only uint8 arrays, train then test, for similarity search."""
+"""Image benchmarks (MNIST, Fashion-MNIST, CIFAR-10) as read-only uint8 arrays, train rows then test rows.
+
+The benchmarks are those of the similarity-search papers. ``DATASETS`` maps each dataset's name to its loader, so
+that experiments can name the dataset in their configuration (``load_dataset``).
+
+Examples
+--------
+>>> from flymodel.data import DATASETS
+>>> sorted(DATASETS)
+['cifar10', 'fashion_mnist', 'mnist']
+>>> DATASETS["mnist"]().name
+'mnist'
+"""
 
 from __future__ import annotations
 
@@ -40,7 +52,37 @@ _CIFAR10_PER_CLASS = {"y_train": 5000, "y_test": 1000}
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:
-    """A labelled image set: uint8 images (N, H, W) or (N, H, W, C), train rows first, then test rows."""
+    """A labelled image set: uint8 images (N, H, W) or (N, H, W, C), train rows first, then test rows.
+
+    The loaders return their arrays read-only. The fields are also the constructor's arguments.
+
+    Attributes
+    ----------
+    name : str
+        The dataset's name, e.g. ``"mnist"``.
+    images : ndarray of shape (n_images, H, W) or (n_images, H, W, C), dtype uint8
+        The images, train rows first, then test rows.
+    labels : ndarray of shape (n_images,), dtype int64
+        The class of each image, from 0 to ``n_classes - 1``.
+    n_train : int
+        The number of train rows: rows ``[0, n_train)`` are the train split, the rest the test split.
+    class_names : tuple of str
+        The name of each class, indexed by label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.data import ImageDataset
+    >>> images = np.arange(4 * 2 * 3, dtype=np.uint8).reshape(4, 2, 3) * 10
+    >>> toy = ImageDataset("toy", images, np.array([0, 1, 0, 1]), n_train=3, class_names=("even", "odd"))
+    >>> len(toy), toy.n_classes, toy.image_shape
+    (4, 2, (2, 3, 1))
+    >>> X = toy.features([0, 3])
+    >>> X.shape, X.dtype
+    ((2, 6), dtype('float32'))
+    >>> X[0].round(3).tolist()
+    [0.0, 0.039, 0.078, 0.118, 0.157, 0.196]
+    """
 
     name: str
     images: np.ndarray
@@ -49,13 +91,19 @@ class ImageDataset:
     class_names: tuple[str, ...]
 
     @property
-    def n_classes(self) -> int:
-        """Number of classes (labels run from 0 to n_classes - 1)."""
+    def n_classes(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+        """Number of classes (labels run from 0 to ``n_classes - 1``).
+
+        An int: the length of ``class_names``.
+        """
         return len(self.class_names)
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of one image; C = 1 for grey images."""
+    def image_shape(self) -> tuple[int, int, int]:  # a property, described without Returns; numpydoc ignore=RT01
+        """(H, W, C) of one image; C = 1 for grey images.
+
+        A tuple of three ints, also for grey images stored as (N, H, W).
+        """
         height, width, *channels = self.images.shape[1:]
         return (height, width, channels[0] if channels else 1)
 
@@ -64,7 +112,25 @@ class ImageDataset:
         return len(self.labels)
 
     def features(self, indices: Any = None) -> np.ndarray:
-        """Return float32 pixels in [0, 1], one flattened (C-order, HWC) image per row; only rows `indices` if given."""
+        """Return float32 pixels in [0, 1], one flattened (C-order, HWC) image per row.
+
+        Only the rows ``indices`` if given, else every row.
+
+        Parameters
+        ----------
+        indices : array-like of int or bool, slice, or None, default None
+            The rows to return (a 1-D integer or boolean array, or a slice); None returns every row.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, H * W * C), dtype float32
+            The pixels divided by 255, a new array.
+
+        Raises
+        ------
+        ValueError
+            If ``indices`` does not select rows (e.g. a single integer).
+        """
         images = self.images if indices is None else self.images[indices]
         if images.ndim != self.images.ndim:
             raise ValueError(
@@ -76,23 +142,119 @@ class ImageDataset:
 
 
 def cache_dir() -> Path:
-    """Return the folder for decoded-data caches: $FLYMODEL_CACHE, else ~/.cache/flymodel."""
+    """Return the folder for decoded-data caches: $FLYMODEL_CACHE, else ~/.cache/flymodel.
+
+    Returns
+    -------
+    Path
+        The folder (not created here); CIFAR-10's decoded pixels are cached in it.
+    """
     env = os.environ.get(CACHE_ENV_VAR)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "flymodel"
 
 
 def load_mnist(root: str | os.PathLike[str] | None = None) -> ImageDataset:
-    """Load MNIST (60,000 train + 10,000 test digits, 28x28 grey); root overrides the data search."""
+    """Load MNIST (60,000 train + 10,000 test digits, 28x28 grey); root overrides the data search.
+
+    The file is mnist.npz; it is read once per process, and the arrays are read-only.
+
+    Parameters
+    ----------
+    root : str or os.PathLike or None, default None
+        The folder that holds mnist.npz; None searches ``data_dirs()``.
+
+    Returns
+    -------
+    ImageDataset
+        70,000 images of shape (28, 28), the 60,000 train rows first; class names ``"0"`` to ``"9"``.
+
+    Raises
+    ------
+    DataFileError
+        If the file is not found or fails its checksum.
+
+    Examples
+    --------
+    >>> from flymodel.data import load_mnist
+    >>> mnist = load_mnist()
+    >>> mnist.images.shape, mnist.images.dtype, mnist.n_train
+    ((70000, 28, 28), dtype('uint8'), 60000)
+    >>> mnist.image_shape, mnist.n_classes
+    ((28, 28, 1), 10)
+    >>> mnist.features(slice(0, 5)).shape
+    (5, 784)
+    """
     return _load_idx_npz("mnist", data_path("mnist.npz", root), MNIST_CLASSES)
 
 
 def load_fashion_mnist(root: str | os.PathLike[str] | None = None) -> ImageDataset:
-    """Load Fashion-MNIST (60,000 train + 10,000 test clothing images, 28x28 grey); root overrides the search."""
+    """Load Fashion-MNIST (60,000 train + 10,000 test clothing images, 28x28 grey); root overrides the search.
+
+    The file is fashion_mnist.npz; it is read once per process, and the arrays are read-only.
+
+    Parameters
+    ----------
+    root : str or os.PathLike or None, default None
+        The folder that holds fashion_mnist.npz; None searches ``data_dirs()``.
+
+    Returns
+    -------
+    ImageDataset
+        70,000 images of shape (28, 28), the 60,000 train rows first, in 10 classes.
+
+    Raises
+    ------
+    DataFileError
+        If the file is not found or fails its checksum.
+
+    Examples
+    --------
+    >>> from flymodel.data import load_fashion_mnist
+    >>> fashion = load_fashion_mnist()
+    >>> fashion.images.shape, fashion.n_train
+    ((70000, 28, 28), 60000)
+    >>> fashion.class_names[:3]
+    ('T-shirt/top', 'Trouser', 'Pullover')
+    """
     return _load_idx_npz("fashion_mnist", data_path("fashion_mnist.npz", root), FASHION_MNIST_CLASSES)
 
 
 def load_cifar10(root: str | os.PathLike[str] | None = None) -> ImageDataset:
-    """Load CIFAR-10 (50,000 + 10,000 JPEG-decoded 32x32 RGB images, sorted by class); root overrides the search."""
+    """Load CIFAR-10 (50,000 + 10,000 JPEG-decoded 32x32 RGB images, sorted by class).
+
+    ``root`` overrides the data search. The file cifar10_jpeg.npz stores JPEGs. The first load decodes them with Pillow (about a minute), checks the
+    pixels against the sha256 sums of the data README, and caches them in ``cache_dir()``; later loads read the
+    cache. The result is memoised per process and its arrays are read-only.
+
+    Parameters
+    ----------
+    root : str or os.PathLike or None, default None
+        The folder that holds cifar10_jpeg.npz; None searches ``data_dirs()``.
+
+    Returns
+    -------
+    ImageDataset
+        60,000 images of shape (32, 32, 3), the 50,000 train rows first, each split sorted by class.
+
+    Raises
+    ------
+    DataFileError
+        If the file is not found or fails its checksum.
+    RuntimeError
+        If freshly decoded pixels differ from the README's shapes, class counts or pixel sha256 (a JPEG decoder
+        that does not match the reference ones).
+
+    Examples
+    --------
+    The first call may decode for a minute, so it is not run here:
+
+    >>> from flymodel.data import load_cifar10
+    >>> cifar = load_cifar10()  # doctest: +SKIP
+    >>> cifar.images.shape, cifar.n_train, cifar.image_shape  # doctest: +SKIP
+    ((60000, 32, 32, 3), 50000, (32, 32, 3))
+    >>> cifar.class_names[:3]  # doctest: +SKIP
+    ('airplane', 'automobile', 'bird')
+    """
     return _load_cifar10(data_path("cifar10_jpeg.npz", root))
 
 
@@ -104,7 +266,38 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
 
 
 def load_dataset(name: str, root: str | os.PathLike[str] | None = None) -> ImageDataset:
-    """Load a dataset by its DATASETS name, so experiments can name the dataset in their configuration."""
+    """Load a dataset by its ``DATASETS`` name, so experiments can name the dataset in their configuration.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion_mnist", "cifar10"}
+        The dataset.
+    root : str or os.PathLike or None, default None
+        The folder that holds the dataset's file; None searches ``data_dirs()``.
+
+    Returns
+    -------
+    ImageDataset
+        The dataset, as its loader returns it.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a key of ``DATASETS``.
+    DataFileError
+        If the dataset's file is not found or fails its checksum.
+
+    Examples
+    --------
+    >>> from flymodel.data import load_dataset
+    >>> mnist = load_dataset("mnist")
+    >>> mnist.name, len(mnist)
+    ('mnist', 70000)
+    >>> load_dataset("imagenet")
+    Traceback (most recent call last):
+        ...
+    ValueError: dataset='imagenet' is not known; expected one of: cifar10, fashion_mnist, mnist
+    """
     if name not in DATASETS:
         raise ValueError(f"dataset={name!r} is not known; expected one of: {', '.join(sorted(DATASETS))}")
     return DATASETS[name](root)

@@ -1,13 +1,15 @@
-"""CircuitHash: any circuit spec as a hasher, encoded by the rate engine or the spiking engine of the same spec.
+"""CircuitHash: any circuit spec as a hasher, encoded by the rate or the spiking engine of the same spec.
 
 fit learns the circuit's plasticity where it has any (the Krotov–Hopfield rule of Ryali et al. 2020, eq. 1, in the rate
-engine; the spiking rule of flymodel.spiking.network in the spiking engine), and otherwise draws its wiring from the
-seed. transform reads out boolean KC codes:
-- readout='top_k': the k most driven KCs (rate: depolarisation; spiking: spike counts), exactly k per code;
-- readout='apl': the KCs that respond under APL feedback (rate: a positive rate at the steady state; spiking: at least
-  simulation.min_spikes spikes), so the number of active bits varies from stimulus to stimulus. With k given, fit sets
-  the APL gain (rate engine) so that on average k KCs respond to the training stimuli.
-Codes of different densities are ranked by Hamming distance |q| + |b| − 2|q ∧ b| (flymodel.index).
+engine; the spiking rule of ``flymodel.spiking.network`` in the spiking engine), and otherwise draws its wiring from
+the seed. transform reads out boolean KC codes:
+
+- ``readout='top_k'``: the k most driven KCs (rate: depolarisation; spiking: spike counts), exactly k per code;
+- ``readout='apl'``: the KCs that respond under APL feedback (rate: a positive rate at the steady state; spiking: at
+  least ``simulation.min_spikes`` spikes), so the number of active bits varies from stimulus to stimulus. With k
+  given, fit sets the APL gain (rate engine) so that on average k KCs respond to the training stimuli.
+
+Codes of different densities are ranked by Hamming distance ``|q| + |b| − 2|q ∧ b|`` (``flymodel.index``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,36 @@ SPIKING_MEMORY_FRACTION = 0.5
 
 
 def resolve_circuit(circuit: str | os.PathLike[str] | CircuitSpec | dict[str, Any]) -> CircuitSpec:
-    """A CircuitSpec from a name in circuits/, a .toml path, a spec, or the dictionary CircuitSpec.to_dict writes."""
+    """A CircuitSpec from a name in circuits/, a .toml path, a spec, or the dictionary of CircuitSpec.to_dict.
+
+    Parameters
+    ----------
+    circuit : str or pathlib.Path or CircuitSpec or dict
+        A circuit name such as ``'drosophila_mb'`` (read from ``circuits/``), a path to a ``.toml`` circuit file,
+        a ``CircuitSpec`` (returned as is), or the dictionary that ``CircuitSpec.to_dict`` writes.
+
+    Returns
+    -------
+    CircuitSpec
+        The validated circuit spec.
+
+    Raises
+    ------
+    TypeError
+        If ``circuit`` is none of these.
+    CircuitSpecError
+        If the file does not exist or is unreadable, or a key in it (or in the dictionary) is unknown, missing or
+        out of range.
+
+    Examples
+    --------
+    >>> from flymodel.hashing.circuithash import resolve_circuit
+    >>> spec = resolve_circuit("drosophila_mb")
+    >>> spec.inputs.n, spec.kc.n
+    (24, 2000)
+    >>> resolve_circuit(spec.to_dict()) == spec
+    True
+    """
     if isinstance(circuit, CircuitSpec):
         return circuit
     if isinstance(circuit, dict):
@@ -53,7 +84,30 @@ def resolve_circuit(circuit: str | os.PathLike[str] | CircuitSpec | dict[str, An
 
 
 def brian2_device(device: str) -> str:
-    """The Brian2 device of a spiking encode: 'auto' and 'cpu' mean cpp_standalone, 'cuda[:N]' cuda_standalone."""
+    """The Brian2 device of a spiking encode: 'auto' and 'cpu' mean cpp_standalone, 'cuda[:N]' cuda_standalone.
+
+    Parameters
+    ----------
+    device : str
+        ``'auto'``, ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or a Brian2 device of ``flymodel.spiking.DEVICES``
+        (``'numpy'``, ``'cython'``, ``'cpp_standalone'``, ``'cuda_standalone'``), returned as is.
+
+    Returns
+    -------
+    str
+        The Brian2 device name.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is none of these.
+
+    Examples
+    --------
+    >>> from flymodel.hashing.circuithash import brian2_device
+    >>> brian2_device("auto"), brian2_device("cuda:1"), brian2_device("numpy")
+    ('cpp_standalone', 'cuda_standalone', 'numpy')
+    """
     if device in ("auto", "cpu"):
         return "cpp_standalone"
     if device == "cuda" or device.startswith("cuda:"):
@@ -65,23 +119,87 @@ def brian2_device(device: str) -> str:
 class CircuitHash(Hasher):
     """A circuit spec as an encoder: boolean KC codes from its rate or spiking engine.
 
+    ``fit`` learns the circuit's PN→KC synapses from X where its plasticity is enabled (rate engine: the
+    Krotov–Hopfield rule; spiking engine: one presentation of each stimulus to the plastic spiking circuit), and
+    otherwise draws its wiring from the seed; with ``readout='apl'`` and k, it then sets the APL gain. ``transform``
+    returns one boolean code of kc.n KCs per stimulus.
+
     Parameters
     ----------
-    circuit : a name in circuits/ (e.g. 'mnist_kc'), a .toml path, a CircuitSpec, or its to_dict().
-    engine : 'rate' (flymodel.circuit.rate, torch) or 'spiking' (flymodel.spiking, Brian2).
-    readout : 'top_k' (exactly k active KCs) or 'apl' (the KCs that respond under APL feedback; a varying number).
-    k : active KCs for 'top_k' (required); for 'apl', the mean number of responding KCs the APL gain is set to on the
-        training stimuli (rate engine), or None to keep the spec's apl.gain_mv.
-    overrides : dotted spec changes applied first, e.g. {"apl.gain_mv": 3.0, "kc.n": 2000}.
-    seed : replaces simulation.seed: the wiring (or the initial weights learning starts from), the spike trains and
-        the choice of the max_train training stimuli.
-    device : rate engine: a torch device ('auto' picks CUDA when present); spiking engine: 'auto'/'cpu'
-        (cpp_standalone), 'cuda' (cuda_standalone) or any Brian2 device of flymodel.spiking.DEVICES.
-    max_train : learn from (and set the APL gain on) at most this many training stimuli, a seeded subset; None: all.
-    progress : show progress bars while learning and encoding.
+    circuit : str or os.PathLike or CircuitSpec or dict, default "mnist_kc"
+        A name in ``circuits/`` (e.g. ``'mnist_kc'``), a ``.toml`` path, a ``CircuitSpec``, or its ``to_dict()``.
+    engine : {"rate", "spiking"}, default "rate"
+        ``'rate'`` (``flymodel.circuit.rate``, torch) or ``'spiking'`` (``flymodel.spiking``, Brian2).
+    readout : {"top_k", "apl"}, default "top_k"
+        ``'top_k'`` (exactly k active KCs) or ``'apl'`` (the KCs that respond under APL feedback; a varying
+        number).
+    k : int or None, default None
+        Active KCs for ``'top_k'`` (required); for ``'apl'``, the mean number of responding KCs the APL gain is
+        set to on the training stimuli (rate engine), or None to keep the spec's ``apl.gain_mv``. At most
+        kc.n − 1.
+    overrides : dict or None, default None
+        Dotted spec changes applied first, e.g. ``{"apl.gain_mv": 3.0, "kc.n": 2000}``.
+    seed : int, default 0
+        Replaces ``simulation.seed``: the wiring (or the initial weights learning starts from), the spike trains
+        and the choice of the ``max_train`` training stimuli.
+    device : str, default "auto"
+        Rate engine: a torch device (``'auto'`` picks CUDA when present); spiking engine: ``'auto'``/``'cpu'``
+        (cpp_standalone), ``'cuda'`` (cuda_standalone) or any Brian2 device of ``flymodel.spiking.DEVICES``.
+    max_train : int or None, default None
+        Learn from (and set the APL gain on) at most this many training stimuli, a seeded subset; None: all.
+    progress : bool, default False
+        Show progress bars while learning and encoding.
 
-    Features are read as the spec's input source reads them (flymodel.circuit.stimuli.feature_rates): intensities in
-    [0, 1] for image circuits, ORN rates (Hz) for odour circuits, PN rates (Hz) for gaussian ones.
+    Attributes
+    ----------
+    spec_ : dict
+        The circuit spec used, with the overrides and the seed applied (``CircuitSpec.to_dict()``).
+    weights_ : torch.Tensor of shape (kc.n, inputs.n), dtype float64
+        The PN→KC synapses, drawn or learned.
+    apl_gain_mv_ : float
+        The APL gain (mV) of the ``'apl'`` readout: the spec's, or the one set by ``fit`` to give k responding KCs
+        on average.
+    training_log_ : list of dict
+        The rate engine's learning log, one entry per epoch (only when the rate engine learned).
+    training_seconds_ : dict of str to float
+        Seconds to ``'build'`` and ``'simulate'`` the plastic spiking circuit (only when the spiking engine
+        learned).
+    n_features_in_ : int
+        Number of features seen by ``fit``: the spec's ``inputs.n``.
+
+    Notes
+    -----
+    Features are read as the spec's input source reads them (``flymodel.circuit.stimuli.feature_rates``):
+    intensities in [0, 1] for image circuits, ORN rates (Hz) for odour circuits, PN rates (Hz) for gaussian ones.
+    Codes of the ``'apl'`` readout vary in size; ``encode`` stores them as ``SparseCodes`` and
+    ``flymodel.index`` ranks them by Hamming distance.
+
+    Examples
+    --------
+    The fly's mushroom body (24 odour channels) with 50 KCs, on synthetic ORN rates in Hz:
+
+    >>> import numpy as np
+    >>> from flymodel.hashing import CircuitHash
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 100, size=(20, 24))
+    >>> hasher = CircuitHash("drosophila_mb", k=4, overrides={"kc.n": 50}, device="cpu").fit(X)
+    >>> hasher.weights_.shape  # 50 KCs, 6 random claws each
+    torch.Size([50, 24])
+    >>> codes = hasher.transform(X)  # the 4 most driven KCs of each stimulus
+    >>> codes.shape, codes.sum(axis=1)[:5].tolist()
+    ((20, 50), [4, 4, 4, 4, 4])
+    >>> hasher.encode(X).shape  # stored as the indices of the active KCs
+    (20, 4)
+
+    Under APL feedback the number of responding KCs varies; with k, fit sets the APL gain so that on average at
+    most k respond:
+
+    >>> apl = CircuitHash("drosophila_mb", readout="apl", k=4, overrides={"kc.n": 50}, device="cpu").fit(X)
+    >>> sizes = apl.transform(X).sum(axis=1)
+    >>> bool(sizes.mean() <= 4), len(set(sizes.tolist())) > 1
+    (True, True)
+    >>> type(apl.encode(X)).__name__
+    'SparseCodes'
     """
 
     sparse = True
@@ -102,8 +220,12 @@ class CircuitHash(Hasher):
 
     # --- parameters ----------------------------------------------------------------------------------------------
     @property
-    def torch_device(self) -> torch.device:
-        """The rate engine's torch device; the spiking engine works on the CPU's numpy arrays."""
+    def torch_device(self) -> torch.device:  # a property, described without Returns; numpydoc ignore=RT01
+        """The rate engine's torch device; the spiking engine works on the CPU's numpy arrays.
+
+        For the rate engine ``device`` resolved (``'auto'`` picks CUDA when present), for the spiking engine
+        ``cpu``.
+        """
         return resolve_device(self.device) if self.engine == "rate" else torch.device("cpu")
 
     def _spec(self) -> CircuitSpec:
@@ -147,16 +269,53 @@ class CircuitHash(Hasher):
         return tags
 
     @property
-    def n_bits_(self) -> int:
+    def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+        """Width of the code: the circuit's kc.n Kenyon cells."""
         return self.weights_.shape[0]
 
     @property
-    def fixed_weight(self) -> bool:
+    def fixed_weight(self) -> bool:  # a property, described without Returns; numpydoc ignore=RT01
+        """Whether every code has exactly k active KCs: True for ``readout='top_k'``, False for ``'apl'``."""
         return self.readout == "top_k"
 
     # --- fitting -------------------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> CircuitHash:
-        """Learn the circuit's synapses from X (or draw its wiring), then set the APL gain; y is ignored."""
+        """Learn the circuit's synapses from X (or draw its wiring), then set the APL gain; y is ignored.
+
+        Without plasticity the wiring is drawn from the seed; with it, the rate engine learns dense synapses by
+        the Krotov–Hopfield rule (eq. 1–2, p = 2, Δ = ``plasticity.delta``, Appendix D's schedule) from the spec's
+        N(0, 1) wiring, and the spiking engine presents each training stimulus once to the plastic circuit. With
+        ``readout='apl'`` and k, the APL gain is then set by bisection to the smallest gain at which at most k KCs
+        respond on average, on at most ``CALIBRATION_STIMULI`` training stimuli.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, inputs.n)
+            Training stimuli, one feature per PN, read as the spec's input source reads them (intensities in
+            [0, 1] for image circuits, rates in Hz otherwise).
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        self : CircuitHash
+            The fitted hasher.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is outside its range or unknown (the engine, the readout, the device, k ≥ kc.n,
+            ``readout='top_k'`` without k, k with the spiking engine's ``'apl'`` readout), if X does not have
+            ``inputs.n`` columns, holds NaN, infinite or negative rates or images outside [0, 1], if the rate engine
+            would learn sparse plastic wiring, or if k responding KCs cannot be reached by any APL gain.
+        CircuitSpecError
+            If the circuit cannot be loaded or an override is unknown or out of range (a ``ValueError``).
+        TypeError
+            If ``overrides`` is not a dict, ``circuit`` is of another type, X is not numeric, or an integer
+            parameter is not an integer.
+        MemoryError
+            If learning in one spiking run may need more than half the available memory (lower ``max_train``).
+        """
         X = check_features(X, "X")
         self._validate_params(X.shape[1])
         for name in self.fitted_attributes():
@@ -236,7 +395,33 @@ class CircuitHash(Hasher):
 
     # --- encoding ------------------------------------------------------------------------------------------------
     def transform(self, X: Any) -> np.ndarray:
-        """Boolean KC codes (n_samples, kc.n) of X: exactly k active per row (top_k) or the responding KCs (apl)."""
+        """Boolean KC codes (n_samples, kc.n) of X: exactly k active per row (top_k) or the responding KCs (apl).
+
+        The spiking engine simulates the non-plastic circuit on blocks of stimuli, reusing one build for later
+        calls with the same block size.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, inputs.n)
+            Stimuli, read as in ``fit``.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, kc.n), dtype bool
+            For ``readout='top_k'`` the k most driven KCs of each stimulus (rate: depolarisation; spiking: spike
+            counts); for ``'apl'`` the KCs that respond under APL feedback at ``apl_gain_mv_`` (rate: a positive
+            steady-state rate; spiking: at least ``simulation.min_spikes`` spikes).
+
+        Raises
+        ------
+        NotFittedError
+            If the hasher is not fitted.
+        ValueError
+            If X does not have ``inputs.n`` columns, is not 2-D, is empty, or holds NaN, infinite or negative
+            rates, or images outside [0, 1].
+        TypeError
+            If X is not numeric or is a scipy sparse matrix.
+        """
         self._check_fitted("transform")
         spec = CircuitSpec.from_dict(self.spec_)
         rates = feature_rates(spec, check_features(X, "X", n_features=self.n_features_in_, expected_by=type(self).__name__))

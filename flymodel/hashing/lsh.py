@@ -13,12 +13,70 @@ from flymodel.validation import check_choice, check_int
 class LSH(Hasher):
     """SimHash: bit j of the code is sign(⟨g_j, x − mean⟩) with g_j ~ N(0, I) (Ryali et al. 2020, Appendix A).
 
+    k random Gaussian hyperplanes, one bit each: bit j is True when ⟨g_j, x − mean⟩ > 0. Codes are dense (about
+    half of the bits True), and the probability that two inputs disagree on a bit is their angle / π (Charikar
+    2002), so the Hamming distance between codes estimates the angle between the (centred) inputs. ``fit`` draws
+    the hyperplanes from `seed` and records the training mean; nothing is learned from the data otherwise.
+
     Parameters
     ----------
-    k : number of bits (hash length).
-    centering : 'mean' (default: hyperplanes through the training mean, so that sign projections split the
-        data), 'none', or 'sample'.
-    seed, device : random seed of the hyperplanes; torch device ('auto' picks CUDA when present).
+    k : int, default 16
+        Number of bits (the hash length), >= 1.
+    centering : {"mean", "none", "sample"}, default "mean"
+        ``"mean"``: hyperplanes through the training mean, so that sign projections split the data; ``"none"``:
+        through the origin; ``"sample"``: each input vector's own mean over its features is subtracted first.
+    seed : int, default 0
+        Random seed of the hyperplanes (>= 0); they are drawn on the CPU, so a seed gives the same codes on every
+        device.
+    device : str, default "auto"
+        Torch device to compute on: ``"auto"`` (CUDA when present, else the CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"``.
+
+    Attributes
+    ----------
+    projections_ : torch.Tensor of shape (k, n_features), dtype float32
+        The hyperplane normals g_j, one per row, entries drawn from N(0, 1).
+    mean_ : torch.Tensor of shape (n_features,)
+        The training mean of each input (subtracted when ``centering="mean"``).
+    n_features_in_ : int
+        Number of input features seen by ``fit``.
+    n_bits_ : int
+        Width of the code, k.
+
+    See Also
+    --------
+    flymodel.hashing.FlyHash : Sparse random expansion with k-WTA.
+
+    Notes
+    -----
+    ``fit`` raises a TypeError when `k` or `seed` is not an integer, and a ValueError when ``k < 1``,
+    ``seed < 0`` or `centering` is not one of its values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.hashing import LSH
+    >>> from flymodel.index import hamming_distances
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 20)).astype(np.float32)
+    >>> hasher = LSH(k=32, device="cpu").fit(X)
+    >>> codes = hasher.transform(X)
+    >>> codes.shape, codes.dtype
+    ((200, 32), dtype('bool'))
+    >>> round(float(codes.mean()), 2)  # hyperplanes through the mean: balanced bits
+    0.5
+
+    A slightly perturbed input lands on the same side of almost every hyperplane:
+
+    >>> near = X[:1] + 0.05 * rng.standard_normal((1, 20)).astype(np.float32)
+    >>> hamming_distances(hasher.transform(near), codes[:3])
+    array([[ 2, 21, 10]], dtype=int32)
+
+    ``encode`` stores the codes packed 8 bits to a byte (``np.packbits`` layout):
+
+    >>> hasher.encode(X[:2])
+    array([[ 63, 231,   1, 178],
+           [168,   2, 218, 118]], dtype=uint8)
     """
 
     sparse = False
@@ -39,7 +97,8 @@ class LSH(Hasher):
         self.mean_ = X.mean(dim=0)
 
     @property
-    def n_bits_(self) -> int:
+    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+        """Width of the boolean code: k, the number of hyperplanes."""
         return self.projections_.shape[0]
 
     def _encode(self, X: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,8 @@
-"""Hypothesis studies: a TOML file of circuit factors, seeds, engines, readout, measures and contrasts (spec), one task
-per (cell, seed, engine) (tasks), run in-process or on a Dask cluster with a resumable store (run)."""
+"""Hypothesis studies: circuit factors crossed with seeds and engines, measured, and contrasted.
+
+A TOML file declares the circuit factors, seeds, engines, readout, measures and contrasts (spec); there is one task
+per (cell, seed, engine) (tasks), run in-process or on a Dask cluster with a resumable store (run).
+"""
 
 from flymodel.study.run import run_study
 from flymodel.study.spec import StudySpec, StudySpecError, load_study

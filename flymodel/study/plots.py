@@ -1,5 +1,8 @@
-"""Figures of a study, drawn from its results.json alone: each measure against the first factor with 95 % CI bands (a
-line per level of a second factor, a column per engine), and the contrasts against the reference with their CIs."""
+"""Figures of a study, drawn from its results.json alone.
+
+Each measure against the first factor with 95 % CI bands (a line per level of a second factor, a column per
+engine), and the contrasts against the reference with their CIs.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,24 @@ def _levels(values: list[Any]) -> tuple[np.ndarray, list[str]]:
 
 
 def plot_measures(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
-    """Each measure (rows) against the first factor, per engine (columns); one line per level of the second factor."""
+    """Each measure (rows) against the first factor, per engine (columns).
+
+    One line per level of the second factor, each the mean over seeds with its 95 % CI band; a study without
+    factors gets one point per measure.
+
+    Parameters
+    ----------
+    results : dict
+        A study's results record, as flymodel.study.run_study returns it or results.json holds it.
+    output_dir : Path
+        The folder the figure files are written to.
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, by format: ``"png"`` (study_measures.png, 150 dpi) and ``"pdf"`` (study_measures.pdf) in
+        ``output_dir``.
+    """
     settings = results["settings"]
     factors, measures, engines = list(settings["factors"]), settings["measures"], settings["engines"]
     first = factors[0] if factors else None
@@ -56,7 +76,23 @@ def plot_measures(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
 
 
 def plot_contrasts(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
-    """Each measure's difference from the reference cell (paired over seeds), with its 95 % CI, per level."""
+    """Each measure's difference from the reference cell (paired over seeds), with its 95 % CI, per level.
+
+    One panel per measure (rows) and engine (columns); a star marks a contrast with Holm-adjusted p < 0.05.
+
+    Parameters
+    ----------
+    results : dict
+        A study's results record, as flymodel.study.run_study returns it or results.json holds it.
+    output_dir : Path
+        The folder the figure files are written to.
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, by format: ``"png"`` (study_contrasts.png, 150 dpi) and ``"pdf"`` (study_contrasts.pdf) in
+        ``output_dir``.
+    """
     contrasts = results["contrasts"]
     measures = list(dict.fromkeys(c["measure"] for c in contrasts))
     engines = list(dict.fromkeys(c["engine"] for c in contrasts))
@@ -83,8 +119,24 @@ def plot_contrasts(results: dict[str, Any], output_dir: Path) -> dict[str, Path]
 
 
 def plot_losses(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
-    """The [contrasts] loss test per engine: each measure's relative loss against the reference (mean and 95 % CI over
-    seeds) per cell, and their paired difference with its CI and Holm mark."""
+    """The ``[contrasts] loss`` test per engine: both measures' relative losses and their paired difference.
+
+    Top row: each loss measure's relative loss against the reference, 1 − x / x(reference) in %, mean and 95 % CI
+    over seeds per cell. Bottom row: their paired difference with its CI, a star where Holm-adjusted p < 0.05.
+
+    Parameters
+    ----------
+    results : dict
+        A study's results record, as flymodel.study.run_study returns it or results.json holds it.
+    output_dir : Path
+        The folder the figure files are written to.
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, by format: ``"png"`` (study_losses.png, 150 dpi) and ``"pdf"`` (study_losses.pdf) in
+        ``output_dir``.
+    """
     losses = results["loss_contrasts"]
     a, b = results["settings"]["loss"]
     engines = list(dict.fromkeys(c["engine"] for c in losses))
@@ -119,7 +171,24 @@ def plot_losses(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
 
 
 def plot_study(results: dict[str, Any], output_dir: Path) -> dict[str, Path]:
-    """Every figure of a study from its results record."""
+    """Every figure of a study from its results record.
+
+    The measures figure always; the contrasts figure if the study has contrasts, and the losses figure if it has
+    loss contrasts.
+
+    Parameters
+    ----------
+    results : dict
+        A study's results record, as flymodel.study.run_study returns it or results.json holds it.
+    output_dir : Path
+        The folder the figure files are written to.
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, keyed ``measures_png``, ``measures_pdf``, ``contrasts_png``, ``contrasts_pdf``,
+        ``losses_png`` and ``losses_pdf`` (those of the figures drawn).
+    """
     paths = {f"measures_{k}": v for k, v in plot_measures(results, output_dir).items()}
     if results["contrasts"]:
         paths.update({f"contrasts_{k}": v for k, v in plot_contrasts(results, output_dir).items()})

@@ -1,5 +1,7 @@
-"""Run a study's tasks in-process or on a Dask cluster (flymodel.tasks), store each finished task at once in
-OUTPUT/tasks/, and summarise: per-cell means with 95 % CIs and paired contrasts with Holm-adjusted p.
+"""Run a study's tasks in-process or on a Dask cluster, store them as they finish, and summarise them.
+
+The tasks run through flymodel.tasks, each finished task stored at once in OUTPUT/tasks/; the summary holds
+per-cell means with 95 % CIs and paired contrasts with Holm-adjusted p.
 """
 
 from __future__ import annotations
@@ -22,7 +24,84 @@ from flymodel.tasks import TASKS_DIR, TaskStore, execute
 
 def run_study(study: StudySpec, output_dir: str | os.PathLike[str], scheduler: str = "local",
               workers: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run every task the output folder does not hold yet, then write OUTPUT/results.json; return its record."""
+    """Run every task the output folder does not hold yet, then write OUTPUT/results.json; return its record.
+
+    Each finished task is written at once to OUTPUT/tasks/ as a JSON file keyed by a hash of everything that decides
+    its numbers and of the code's version, so an interrupted or extended study computes only the tasks it has no
+    file for. The record then summarises every task of the study, those run now and those found: per cell and engine
+    each measure's mean with its 95 % t interval over seeds (``summarise``), the paired contrasts against the
+    reference cells (``contrasts``, ``loss_contrasts``), and the figures of flymodel.study.plots.plot_study are
+    drawn from results.json into ``output_dir``.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study, as ``load_study`` returns it.
+    output_dir : str or os.PathLike
+        The folder for tasks/, results.json and the figures (study_measures, study_contrasts, study_losses, as
+        .png and .pdf); created if missing. A folder that holds tasks of an earlier run resumes it.
+    scheduler : str, default "local"
+        ``"none"`` runs the tasks in this process, ``"local"`` on a Dask LocalCluster of worker processes with
+        one thread each, and any other value is the address of a running Dask scheduler (e.g.
+        ``"tcp://host:8786"``). Every scheduler gives the same numbers.
+    workers : int or None, default None
+        Worker processes of the ``"local"`` cluster; None starts one per CPU core.
+    progress : bool, default True
+        Show a progress bar of the finished tasks.
+
+    Returns
+    -------
+    dict
+        The record written to results.json: ``study``, ``description``, ``source``, ``settings`` (the study's
+        fields), ``environment``, ``scheduler``, ``tasks_run`` (tasks computed by this call), ``tasks_total``,
+        ``total_seconds``, ``scheduler_startup_seconds``, ``records`` (every task's cell, seed, engine and
+        measures, in grid order), ``cells`` (``summarise``), ``contrasts`` (``contrasts``) and
+        ``loss_contrasts`` (``loss_contrasts``).
+
+    See Also
+    --------
+    load_study : Reads and validates a study file.
+
+    Examples
+    --------
+    A study of two fan-ins on a 200-KC circuit, two seeds, run in this process, then run again:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from flymodel.study import load_study, run_study
+    >>> text = '''
+    ... name = "tiny"
+    ... circuit = "drosophila_mb"
+    ... seeds = 2
+    ... [overrides]
+    ... "kc.n" = 200
+    ... [factors]
+    ... "kc.fan_in" = [2, 6]
+    ... [measures]
+    ... list = ["fraction_responding", "dimension"]
+    ... [contrasts]
+    ... reference = { "kc.fan_in" = 6 }
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "tiny.toml"
+    ...     _ = path.write_text(text)
+    ...     study = load_study(path)
+    ...     results = run_study(study, Path(folder) / "out", scheduler="none", progress=False)
+    ...     again = run_study(study, Path(folder) / "out", scheduler="none", progress=False)
+    ...     files = sorted(p.name for p in (Path(folder) / "out").iterdir())
+    >>> results["tasks_run"], results["tasks_total"], again["tasks_run"]
+    (4, 4, 0)
+    >>> files
+    ['results.json', 'study_contrasts.pdf', 'study_contrasts.png', 'study_measures.pdf', 'study_measures.png', 'tasks']
+
+    The mean fraction of responding KCs per cell, over the two seeds, and the contrast of fan-in 2 against 6:
+
+    >>> [(c["cell"], round(c["measures"]["fraction_responding"]["mean"], 3)) for c in results["cells"]]
+    [({'kc.fan_in': 2}, 0.012), ({'kc.fan_in': 6}, 0.159)]
+    >>> first = results["contrasts"][0]
+    >>> first["measure"], first["cell"], first["reference"], round(first["mean_difference"], 3), first["n"]
+    ('fraction_responding', {'kc.fan_in': 2}, {'kc.fan_in': 6}, -0.147, 2)
+    """
     started = time.perf_counter()
     store = TaskStore(Path(output_dir) / TASKS_DIR)
     tasks = make_tasks(study)
@@ -63,7 +142,22 @@ def _values(records: list[dict[str, Any]], cell: dict[str, Any], engine: str, me
 
 
 def summarise(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per cell and engine, each measure's mean, sd and 95 % t interval over seeds."""
+    """Per cell and engine, each measure's mean, sd and 95 % t interval over seeds.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study whose cells, engines and measures are summarised.
+    records : list of dict
+        Task records, each with ``cell``, ``seed``, ``engine`` and ``measures`` (as results.json's ``records``).
+
+    Returns
+    -------
+    list of dict
+        One entry per cell and engine, in grid order: ``cell``, ``engine`` and ``measures``, which maps each measure
+        to flymodel.stats.mean_ci of its finite values over seeds (``mean``, ``std``, ``n``, ``ci_low``,
+        ``ci_high``, ``confidence``), or to ``{"mean": None, "n": 0}`` where it is undefined at every seed.
+    """
     out = []
     for cell in study.cells():
         for engine in study.engines:
@@ -76,7 +170,25 @@ def summarise(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str,
 
 
 def holm(p: list[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values (Holm 1979): p_(i) · (m − i + 1), made monotone and capped at 1."""
+    """Holm–Bonferroni adjusted p-values (Holm 1979): p_(i) · (m − i + 1), made monotone and capped at 1.
+
+    Parameters
+    ----------
+    p : list of float
+        The m p-values of one family of tests.
+
+    Returns
+    -------
+    list of float
+        The adjusted p-values, in the order of ``p``: the i-th smallest p-value times m − i + 1, capped at 1 and
+        never below the adjusted value of a smaller p-value.
+
+    Examples
+    --------
+    >>> from flymodel.study.run import holm
+    >>> [round(x, 3) for x in holm([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    """
     order = np.argsort(p)
     adjusted = np.empty(len(p))
     running = 0.0
@@ -87,9 +199,27 @@ def holm(p: list[float]) -> list[float]:
 
 
 def contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every cell against its reference cell (the reference levels, other factors equal), paired over seeds, per
-    engine and measure: the paired test of flymodel.stats, with Holm-adjusted p over the contrasts of each engine and
-    measure."""
+    """Every cell against its reference cell, paired over seeds, per engine and measure, with Holm-adjusted p.
+
+    The reference cell of a cell has the ``[contrasts] reference`` levels and the cell's other factors. Each
+    contrast is the paired test of flymodel.stats.paired_test over the seeds at which both values are finite; the
+    Holm adjustment runs over the contrasts of each engine and measure.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study, with its reference levels.
+    records : list of dict
+        Task records, each with ``cell``, ``seed``, ``engine`` and ``measures`` (as results.json's ``records``).
+
+    Returns
+    -------
+    list of dict
+        One entry per contrast: ``cell``, ``reference``, ``engine``, ``measure``, ``seeds``, the fields of
+        flymodel.stats.paired_test (``n``, ``mean_difference`` of cell minus reference, ``ci_low``, ``ci_high``,
+        ``confidence``, ``t``, ``p_t_test``, ``p_wilcoxon``, ``cohens_dz``) and ``p_holm``. Contrasts with fewer than
+        2 usable seeds are left out; the list is empty for a study without a reference.
+    """
     if not study.reference:
         return []
     out = []
@@ -122,10 +252,28 @@ def _with_holm(family: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def loss_contrasts(study: StudySpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For the two [contrasts] loss measures a and b, every cell against its reference cell per engine: per seed the
-    relative losses 1 − a/a_ref and 1 − b/b_ref (seeds with a reference value <= 0 left out, and listed), their
-    means with 95 % CIs, and the paired test of loss_a − loss_b (Lin et al. 2014: similar odour pairs lose more
-    discrimination than dissimilar ones when APL is blocked), with Holm-adjusted p over the cells of each engine."""
+    """The paired test of the two ``[contrasts] loss`` measures' relative losses against the reference.
+
+    For the two loss measures a and b, every cell against its reference cell per engine: per seed the relative
+    losses 1 − a/a_ref and 1 − b/b_ref (seeds with a reference value <= 0 left out, and listed), their means with
+    95 % CIs, and the paired test of loss_a − loss_b (Lin et al. 2014: similar odour pairs lose more discrimination
+    than dissimilar ones when APL is blocked), with Holm-adjusted p over the cells of each engine.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study, with its reference levels and its two loss measures.
+    records : list of dict
+        Task records, each with ``cell``, ``seed``, ``engine`` and ``measures`` (as results.json's ``records``).
+
+    Returns
+    -------
+    list of dict
+        One entry per cell and engine: ``cell``, ``reference``, ``engine``, ``measures`` (the names of a and b),
+        ``seeds``, ``excluded_seeds``, ``loss_<a>`` and ``loss_<b>`` (flymodel.stats.mean_ci of each relative loss),
+        the fields of flymodel.stats.paired_test of loss_a against loss_b, and ``p_holm``. Cells with fewer than 2
+        usable seeds are left out; the list is empty for a study without loss measures.
+    """
     if not study.loss:
         return []
     a_name, b_name = study.loss

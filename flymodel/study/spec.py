@@ -1,4 +1,4 @@
-"""StudySpec: a hypothesis study declared in a TOML file (analysis/studies/), validated with errors naming file and key.
+"""StudySpec: a hypothesis study in a TOML file (analysis/studies/), validated with errors naming file and key.
 
 A study crosses factors (any circuit key) as a full grid over seeds and engines, reads each circuit out (APL steady
 state, top-k, or a per-KC threshold at a coding level), takes measures of the codes and tests contrasts against a
@@ -39,12 +39,114 @@ TOP_KEYS = ("name", "description", "circuit", "engines", "seeds", "stimuli", "ov
 
 
 class StudySpecError(ValueError):
-    """A study file is unreadable, or a key in it is unknown, missing or out of range."""
+    """A study file is unreadable, or a key in it is unknown, missing or out of range.
+
+    The message starts with the study file and names the key, the value found and the value expected; a circuit
+    error (a factor level or an override out of range) is wrapped with the circuit's own message. A subclass of
+    ``ValueError``, so callers can catch either.
+
+    See Also
+    --------
+    load_study : Reads and validates a study file, raising this error.
+
+    Examples
+    --------
+    >>> from flymodel.study import StudySpecError, load_study
+    >>> load_study("claws", {"seeds": 0})
+    Traceback (most recent call last):
+        ...
+    flymodel.study.spec.StudySpecError: /.../claws.toml: seeds = 0: expected a number of seeds >= 1, or a list of seeds
+
+    A factor level is checked by the circuit validator, whose message names the circuit key and its range:
+
+    >>> try:
+    ...     load_study("claws", {"factors.kc.fan_in": [6, 30]})
+    ... except ValueError as exc:
+    ...     print(exc)
+    /.../claws.toml: [factors] 'kc.fan_in': /.../drosophila_mb.toml: [kc] fan_in = 30:
+    expected an integer in [1, 24] (the number of PNs)
+    """
 
 
 @dataclass(frozen=True)
 class StudySpec:
-    """A validated study: the circuit, the grid of factor levels, seeds, engines, stimuli, readout, measures, contrasts."""
+    """A validated study: circuit, grid of factor levels, seeds, engines, stimuli, readout, measures, contrasts.
+
+    Built by ``load_study`` from a TOML file, which validates every field; the fields are those of the file's keys.
+    The study's grid is every combination of factor levels (``cells``) crossed with every seed and engine; each grid
+    cell is a circuit spec (``cell_spec``). The fields are also the constructor's arguments.
+
+    Attributes
+    ----------
+    name : str
+        The study's name (``name`` in the file), also the name in its results.
+    circuit : CircuitSpec
+        The base circuit (``circuit`` in the file, a circuit name or ``.toml`` path), with ``[overrides]`` applied.
+    factors : dict of str to tuple
+        The ``[factors]`` table: each dotted circuit key (e.g. ``"kc.fan_in"``) with its levels, in file order.
+    seeds : tuple of int
+        The seeds, distinct integers >= 0 (``seeds = n`` in the file gives ``0, ..., n - 1``).
+    engines : tuple of {"rate", "spiking"}, default ("rate",)
+        The engines each cell runs in.
+    description : str, default ""
+        A line that says what the study asks.
+    trials : int, default 0
+        Noisy trials per odour of the odour pairs (``[stimuli] trials``): 0 for noise-free responses only, else
+        at least 2.
+    noise_hz : float, default 0.0
+        Standard deviation (Hz) of the Gaussian noise added to each PN's rate in every trial.
+    pairs : int, default 8
+        Similar odour pairs, and as many dissimilar ones, for the trial measures.
+    pair_drive : {"circuit", "blocked_wirings"}, default "circuit"
+        How the pairs' odours are chosen: by their fraction of responding KCs in the base circuit (rate engine,
+        seed 0), or by their expected fraction responding with APL blocked over every sparse wiring (the inhibition
+        analysis' rule).
+    min_drive : float, default 0.02
+        The least drive, a fraction of KCs in [0, 1), of an odour that can be in a pair.
+    readout : {"apl", "top_k", "coding_level"}, default "apl"
+        How KC responses become codes: the APL feedback's steady state, the ``k`` most depolarised KCs, or a per-KC
+        threshold at the coding level ``coding_level`` (rate engine only).
+    k : int or None, default None
+        Active KCs per code for ``readout = "top_k"``; None for the other readouts.
+    coding_level : float or None, default None
+        The coding level f in (0, 1) for ``readout = "coding_level"``; None for the other readouts.
+    measures : tuple of str, default CODE_MEASURES
+        The measures taken of every task, among ``MEASURES``; those of ``TRIAL_MEASURES`` need ``trials >= 2`` and the
+        ``hallem_carlson`` odour source.
+    reference : dict, default {}
+        The ``[contrasts] reference`` levels (factor to level): every other cell is compared with the cell that has
+        these levels and the same other factors, paired over seeds.
+    loss : tuple of str, default ()
+        Two measures whose relative losses against the reference are compared (``[contrasts] loss``), or none.
+    spiking_presentation_ms : float or None, default None
+        The spiking engine's presentation time in ms, replacing the circuit's ``simulation.presentation_ms``;
+        None keeps the circuit's.
+    spiking_device : str, default "cpp_standalone"
+        The Brian2 device of the spiking engine, one of flymodel.spiking.devices.DEVICES.
+    source : str, default "<code>"
+        The file the study was read from.
+    fixed_shuffle : bool, default False
+        True when ``kc.shuffle_seed`` is set in ``[overrides]``: every seed then keeps that shuffle.
+
+    See Also
+    --------
+    load_study : Reads and validates a study file.
+    run_study : Runs a study's tasks and summarises them.
+
+    Examples
+    --------
+    >>> from flymodel.study import load_study
+    >>> study = load_study("claws", {"seeds": 2, "factors.kc.fan_in": [2, 6]})
+    >>> study.factors, study.seeds, study.engines
+    ({'kc.fan_in': (2, 6)}, (0, 1), ('rate',))
+    >>> study.readout, study.k, study.reference
+    ('top_k', 100, {'kc.fan_in': 6})
+    >>> study.cells()
+    [{'kc.fan_in': 2}, {'kc.fan_in': 6}]
+    >>> circuit = study.cell_spec({"kc.fan_in": 2}, seed=1)
+    >>> circuit.kc.fan_in, circuit.kc.n, circuit.simulation.seed
+    (2, 2000, 1)
+    """
 
     name: str
     circuit: CircuitSpec
@@ -69,13 +171,40 @@ class StudySpec:
     fixed_shuffle: bool = False  # kc.shuffle_seed set in [overrides]: every seed keeps that shuffle
 
     def cells(self) -> list[dict[str, Any]]:
-        """Every combination of factor levels, in file order (the first factor varies slowest)."""
+        """Every combination of factor levels, in file order (the first factor varies slowest).
+
+        Returns
+        -------
+        list of dict
+            One dictionary per grid cell, mapping each factor's dotted key to its level; ``[{}]`` for a study
+            without factors.
+        """
         names = list(self.factors)
         return [dict(zip(names, values)) for values in itertools.product(*(self.factors[n] for n in names))]
 
     def cell_spec(self, cell: dict[str, Any], seed: int) -> CircuitSpec:
-        """The circuit of one cell and seed: the seed drives the wiring, the spike trains and, for shuffled connectome
-        wiring, the shuffle (unless kc.shuffle_seed is a factor or override)."""
+        """The circuit of one cell and seed, with the cell's levels and the seed applied.
+
+        The seed drives the wiring, the spike trains and, for shuffled connectome wiring, the shuffle (unless
+        ``kc.shuffle_seed`` is a factor or override).
+
+        Parameters
+        ----------
+        cell : dict
+            One grid cell, as ``cells`` gives it: dotted circuit keys and their levels.
+        seed : int
+            The seed, set as ``simulation.seed`` (and as ``kc.shuffle_seed`` for shuffled wiring).
+
+        Returns
+        -------
+        CircuitSpec
+            The validated circuit of that cell and seed.
+
+        Raises
+        ------
+        CircuitSpecError
+            If a key of ``cell`` is not a circuit key or its level is out of range.
+        """
         spec = self.circuit.replace(**cell, **{"simulation.seed": seed})
         if spec.kc.wiring == "shuffled" and "kc.shuffle_seed" not in cell and not self.fixed_shuffle:
             spec = spec.replace(**{"kc.shuffle_seed": seed})
@@ -83,8 +212,66 @@ class StudySpec:
 
 
 def load_study(path_or_name: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> StudySpec:
-    """Load and validate a study file; a bare name such as 'claws' is read from analysis/studies/. overrides sets
-    top-level or dotted keys (e.g. {"seeds": 3, "factors.kc.fan_in": [4, 6]}) as if written in the file."""
+    """Load and validate a study file; a bare name such as ``"claws"`` is read from analysis/studies/.
+
+    Every key is checked, and every factor level is applied to the circuit and validated by the circuit loader,
+    so a mistake fails here, naming the file and the key, before anything runs.
+
+    Parameters
+    ----------
+    path_or_name : str or os.PathLike
+        A ``.toml`` path, or the name of a study shipped in ``STUDIES_DIR``. A relative ``circuit = "x.toml"`` in
+        the file is read from the study file's folder.
+    overrides : dict or None, default None
+        Top-level or dotted keys set as if written in the file, e.g. ``{"seeds": 3, "factors.kc.fan_in": [4, 6]}``;
+        a dotted key whose first part is a table (``factors``, ``stimuli``, ``overrides``, ``readout``, ``measures``,
+        ``contrasts``, ``spiking``) sets one key of that table.
+
+    Returns
+    -------
+    StudySpec
+        The validated study; its ``source`` is the file's path.
+
+    Raises
+    ------
+    StudySpecError
+        If the file does not exist (the message lists the shipped studies), is not valid TOML, or a key is
+        unknown, missing, of the wrong type or out of range, including a circuit key or factor level that the
+        circuit loader rejects.
+
+    See Also
+    --------
+    run_study : Runs the study's tasks and summarises them.
+
+    Examples
+    --------
+    A shipped study, made small with overrides:
+
+    >>> from flymodel.study import load_study
+    >>> study = load_study("claws", {"seeds": 2, "factors.kc.fan_in": [2, 6], "overrides": {"kc.n": 300}})
+    >>> study.name, study.seeds, study.circuit.kc.n, len(study.cells())
+    ('claws', (0, 1), 300, 2)
+
+    A study file of one's own (a factor of the ``drosophila_mb`` circuit, two seeds, two measures):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> text = '''
+    ... name = "fan_in"
+    ... circuit = "drosophila_mb"
+    ... seeds = 2
+    ... [factors]
+    ... "kc.fan_in" = [2, 6]
+    ... [measures]
+    ... list = ["fraction_responding", "dimension"]
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "fan_in.toml"
+    ...     _ = path.write_text(text)
+    ...     study = load_study(path)
+    >>> study.factors, study.readout, study.measures
+    ({'kc.fan_in': (2, 6)}, 'apl', ('fraction_responding', 'dimension'))
+    """
     path = Path(path_or_name)
     if path.suffix != ".toml" and not path.exists():
         path = STUDIES_DIR / f"{path.name}.toml"

@@ -1,5 +1,8 @@
-"""One study task: a grid cell's circuit, for one seed, in one engine, read out and measured. Pure of any scheduler:
-the same function runs in-process or on a Dask worker, and the same inputs give the same numbers."""
+"""One study task: a grid cell's circuit, for one seed, in one engine, read out and measured.
+
+Pure of any scheduler: the same function runs in-process or on a Dask worker, and the same inputs give the same
+numbers.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,42 @@ PAIR_TRIALS = 0
 
 @dataclass(frozen=True)
 class Task:
-    """What one task needs, all plain data so that it pickles to a worker."""
+    """What one task needs, all plain data so that it pickles to a worker.
+
+    Built by ``make_tasks``; the fields are also the constructor's arguments.
+
+    Attributes
+    ----------
+    cell : dict
+        The grid cell: each factor's dotted circuit key and its level.
+    seed : int
+        The seed of the wiring, the spike trains and the trial noise.
+    engine : {"rate", "spiking"}
+        The engine the circuit runs in.
+    circuit : dict
+        The cell's ``CircuitSpec.to_dict()``, with the seed applied.
+    readout : {"apl", "top_k", "coding_level"}
+        How KC responses become codes (StudySpec.readout).
+    k : int or None
+        Active KCs per code for the ``top_k`` readout.
+    coding_level : float or None
+        The coding level f for the ``coding_level`` readout.
+    measures : tuple of str
+        The measures to return, in this order.
+    trials : int
+        Noisy trials per pair odour; 0 for noise-free responses only.
+    noise_hz : float
+        Standard deviation (Hz) of the Gaussian noise added to each PN's rate in every trial.
+    pair_odours : tuple of int
+        Hallem & Carlson odour indices of every pair's two odours, similar pairs first; empty without trial
+        measures.
+    pairs : dict of str to tuple of (int, int)
+        For ``"similar"`` and ``"dissimilar"``, each pair as two positions in ``pair_odours``.
+    spiking_presentation_ms : float or None
+        The spiking engine's presentation time in ms; None keeps the circuit's.
+    spiking_device : str
+        The Brian2 device of the spiking engine.
+    """
 
     cell: dict[str, Any]
     seed: int
@@ -50,15 +88,42 @@ class Task:
     spiking_device: str
 
     def key(self) -> str:
-        """A hash of everything that decides the task's numbers, and of the code's version."""
+        """A hash of everything that decides the task's numbers, and of the code's version.
+
+        Returns
+        -------
+        str
+            20 hexadecimal digits (flymodel.tasks.task_key of the task's fields), the name of its stored record.
+        """
         return task_key(self.__dict__)
 
 
 def choose_pairs(study: StudySpec) -> tuple[tuple[int, ...], dict[str, tuple[tuple[int, int], ...]]]:
-    """The study's odour pairs (flymodel.circuit.odours.driven_odour_pairs), chosen once on the base circuit so that
-    every cell sees the same pairs: among odours that make at least min_drive of its KCs respond (rate engine,
-    seed 0), or whose expected fraction responding with APL blocked over every sparse wiring is at least min_drive
-    (pair_drive = 'blocked_wirings', the inhibition analysis' rule)."""
+    """The study's odour pairs, chosen once on the base circuit so that every cell sees the same pairs.
+
+    The pairs are those of flymodel.circuit.odours.driven_odour_pairs: among odours that make at least
+    ``min_drive`` of the base circuit's KCs respond (rate engine, seed 0), or whose expected fraction responding with
+    APL blocked over every sparse wiring is at least ``min_drive`` (``pair_drive = "blocked_wirings"``, the
+    inhibition analysis' rule).
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study; its ``pairs``, ``pair_drive`` and ``min_drive`` choose the pairs.
+
+    Returns
+    -------
+    pair_odours : tuple of int
+        Hallem & Carlson odour indices of every pair's two odours, similar pairs first.
+    pairs : dict of str to tuple of (int, int)
+        For ``"similar"`` and ``"dissimilar"``, each pair as two positions in ``pair_odours``. Both are empty when the
+        study has no trial measure.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``4 * pairs`` odours reach ``min_drive`` (flymodel.circuit.odours.select_pairs).
+    """
     if not any(m in TRIAL_MEASURES for m in study.measures):
         return (), {}
     spec = study.circuit.replace(**{"simulation.seed": 0})
@@ -72,7 +137,19 @@ def choose_pairs(study: StudySpec) -> tuple[tuple[int, ...], dict[str, tuple[tup
 
 
 def make_tasks(study: StudySpec) -> list[Task]:
-    """Every (cell, seed, engine) of the study, in grid order."""
+    """Every (cell, seed, engine) of the study, in grid order.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The study.
+
+    Returns
+    -------
+    list of Task
+        One task per cell, seed and engine: cells in ``study.cells()`` order, then seeds, then engines, every task
+        with the same odour pairs (``choose_pairs``).
+    """
     pair_odours, pairs = choose_pairs(study)
     return [Task(cell=cell, seed=seed, engine=engine, circuit=study.cell_spec(cell, seed).to_dict(),
                  readout=study.readout, k=study.k, coding_level=study.coding_level, measures=study.measures,
@@ -82,9 +159,21 @@ def make_tasks(study: StudySpec) -> list[Task]:
 
 
 def run_task(task: Task) -> dict[str, float]:
-    """The task's measures, computed with one torch thread and one BLAS thread wherever it runs, so that its numbers
-    do not depend on the scheduler (summation order changes with the thread count) and side-by-side workers do not
-    fight over cores; the caller's thread settings are restored."""
+    """The task's measures, computed with one torch thread and one BLAS thread wherever it runs.
+
+    One thread each keeps the numbers independent of the scheduler (summation order changes with the thread count)
+    and keeps side-by-side workers from fighting over cores; the caller's thread settings are restored.
+
+    Parameters
+    ----------
+    task : Task
+        The task to run.
+
+    Returns
+    -------
+    dict of str to float
+        Each of ``task.measures`` with its value (NaN where a measure is undefined).
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -150,8 +239,26 @@ _WORKER_BUILD: dict[str, Any] = {}
 
 
 def worker_circuit(spec: CircuitSpec, n_stimuli: int, device: str) -> SpikingCircuit:
-    """The spiking circuit for spec, built in this process's one build directory, or the last one built when it
-    differs only in the APL gain (passed to run() as a run_arg): a sweep of gains on one seed compiles once."""
+    """The spiking circuit for spec, built in this process's one build directory, or the last one if it fits.
+
+    The last circuit built is reused when it differs from ``spec`` only in the APL gain (passed to ``run()`` as a
+    run_arg), so a sweep of gains on one seed compiles once. The build directory,
+    flymodel_study_build_<pid> in the temporary folder, is removed when the process exits.
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    n_stimuli : int
+        Stimuli presented in one run.
+    device : str
+        The Brian2 device, one of flymodel.spiking.devices.DEVICES.
+
+    Returns
+    -------
+    SpikingCircuit
+        A built circuit for ``spec`` and ``n_stimuli``.
+    """
     tables = spec.to_dict()
     structure = {**tables, "apl": {**tables["apl"], "gain_mv": None}}
     signature = json.dumps({"spec": structure, "n_stimuli": n_stimuli, "device": device}, sort_keys=True, default=str)
@@ -168,8 +275,20 @@ def worker_circuit(spec: CircuitSpec, n_stimuli: int, device: str) -> SpikingCir
 
 
 def run_batch(tasks: list[Task]) -> list[dict[str, float]]:
-    """The measures of tasks run one after another in this process (on a Dask worker, one task of the scheduler):
-    a batch holds the spiking tasks that share a build, so that the build is compiled once for all of them."""
+    """The measures of tasks run one after another in this process (on a Dask worker, one scheduler task).
+
+    A batch holds the spiking tasks that share a build, so that the build is compiled once for all of them.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        The tasks, as ``batches`` groups them.
+
+    Returns
+    -------
+    list of dict
+        ``run_task`` of each task, in order.
+    """
     return [run_task(task) for task in tasks]
 
 
@@ -179,8 +298,23 @@ RATE_BATCH = 8
 
 
 def batches(tasks: list[Task], rate_batch: int = RATE_BATCH) -> list[list[Task]]:
-    """The tasks grouped for run_batch, in the order of their first task: spiking tasks that differ only in the APL
-    gain together (one build), rate tasks in consecutive groups of up to rate_batch."""
+    """The tasks grouped for ``run_batch``, in the order of their first task.
+
+    Spiking tasks that differ only in the APL gain go together (one build); rate tasks go in consecutive groups of
+    up to ``rate_batch``.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        The tasks to group.
+    rate_batch : int, default RATE_BATCH
+        The most rate tasks in one group.
+
+    Returns
+    -------
+    list of list of Task
+        The groups; every task is in exactly one.
+    """
     groups: dict[str, list[Task]] = {}
     rate: list[Task] = []
     for task in tasks:
