@@ -1,5 +1,7 @@
-"""Odours on glomerular channels, for circuits wired from a connectome: ORN rates (Hz) of the 110 Hallem & Carlson
-odours in each of the connectome's glomeruli, from the receptor that innervates it.
+"""Odours on glomerular channels, for circuits wired from a connectome.
+
+ORN rates (Hz) of the 110 Hallem & Carlson odours in each of the connectome's glomeruli, from the receptor that
+innervates it:
 
 - 'hallem_carlson': a glomerulus whose Hallem & Carlson receptor names it takes that receptor's absolute rate
   (21 hemibrain glomeruli: 22 of the 24 receptors name one, and the hemibrain splits Or35a's VC3 into VC3l and VC3m);
@@ -29,7 +31,22 @@ _SYNONYMS = {"propionic acid": "propanoic acid", "4-ethyl guaiacol": "4-ethylgua
 
 @dataclass(frozen=True, eq=False)
 class GlomerulusOdours:
-    """ORN rates (Hz, odours × glomeruli) and, per glomerulus, where its rates come from."""
+    """ORN rates (Hz, odours × glomeruli) and, per glomerulus, where its rates come from.
+
+    Attributes
+    ----------
+    odours : tuple of str
+        The 110 Hallem & Carlson odour names.
+    glomeruli : tuple of str
+        The glomerulus names, one per column of ``rates_hz``.
+    rates_hz : ndarray of shape (n_odours, n_glomeruli)
+        ORN rates (Hz), >= 0.
+    origin : tuple of str
+        Per glomerulus: ``'hallem_carlson'``, ``'door'`` or ``'spontaneous'``.
+    door_fit : dict
+        Hz = slope · DoOR + intercept: ``slope``, ``intercept``, their correlation ``r`` and the number of
+        (odour, receptor) ``pairs`` fitted; empty for the ``'hallem_carlson'`` drive.
+    """
 
     odours: tuple[str, ...]
     glomeruli: tuple[str, ...]
@@ -39,7 +56,26 @@ class GlomerulusOdours:
 
 
 def door_name(hallem_name: str) -> str:
-    """The DoOR spelling of a Hallem & Carlson odour name (e.g. 'g-hexalactone' → 'gamma-hexalactone')."""
+    """The DoOR spelling of a Hallem & Carlson odour name (e.g. ``'g-hexalactone'`` → ``'gamma-hexalactone'``).
+
+    Lower case, Greek prefixes spelt out, and a few synonyms.
+
+    Parameters
+    ----------
+    hallem_name : str
+        An odour name as the Hallem & Carlson table spells it.
+
+    Returns
+    -------
+    str
+        The name as DoOR spells it (matched case-insensitively against DoOR's odour names).
+
+    Examples
+    --------
+    >>> from flymodel.circuit.glomeruli import door_name
+    >>> door_name("g-hexalactone"), door_name("b-citronellol"), door_name("propionic acid")
+    ('gamma-hexalactone', 'beta-citronellol', 'propanoic acid')
+    """
     name = hallem_name.lower().strip()
     name = re.sub(r"^([abgd]) ?-", lambda m: _PREFIXES[m.group(1)] + "-", name)
     return _SYNONYMS.get(name, name)
@@ -47,7 +83,42 @@ def door_name(hallem_name: str) -> str:
 
 def glomerulus_odours(glomeruli: tuple[str, ...], drive: str,
                       root: str | os.PathLike[str] | None = None) -> GlomerulusOdours:
-    """The 110 Hallem & Carlson odours as ORN rates in the given glomeruli (see the module docstring)."""
+    """The 110 Hallem & Carlson odours as ORN rates in the given glomeruli.
+
+    How each glomerulus is driven is described in the module docstring (``flymodel.circuit.glomeruli``).
+
+    Parameters
+    ----------
+    glomeruli : tuple of str
+        Glomerulus names, e.g. a connectome's (``flymodel.data.load_hemibrain(...).glomeruli``).
+    drive : {"hallem_carlson", "hallem_carlson+door"}
+        Which tables drive the glomeruli.
+    root : str or os.PathLike or None, default None
+        Folder of the data files; None searches ``$FLYMODEL_DATA``, then ../shared/data.
+
+    Returns
+    -------
+    GlomerulusOdours
+        The rates (110 × n_glomeruli) and where each glomerulus's rates come from.
+
+    Raises
+    ------
+    ValueError
+        If ``drive`` is not known.
+    FileNotFoundError
+        If a data file is missing or fails its checksum (``flymodel.data.files.DataFileError``).
+
+    Examples
+    --------
+    >>> from flymodel.circuit.glomeruli import glomerulus_odours
+    >>> from flymodel.data import load_hemibrain
+    >>> glomeruli = load_hemibrain().glomeruli
+    >>> odours = glomerulus_odours(glomeruli, "hallem_carlson+door")
+    >>> odours.rates_hz.shape
+    (110, 60)
+    >>> [odours.origin.count(origin) for origin in ("hallem_carlson", "door", "spontaneous")]
+    [21, 27, 12]
+    """
     if drive not in GLOMERULUS_DRIVES:
         raise ValueError(f"glomerulus drive {drive!r} is not known; expected one of: {', '.join(GLOMERULUS_DRIVES)}")
     hallem = load_hallem_carlson(root)

@@ -1,8 +1,10 @@
-"""CircuitSpec: the PN→KC→APL circuit declared in a TOML file under circuits/, validated with errors naming file and key.
+"""CircuitSpec: the PN→KC→APL circuit declared in a TOML file under circuits/, validated key by key.
 
-One spec drives both encoders: the spiking network (flymodel.spiking) and the rate model (flymodel.circuit.rate).
-A file may start with ``inherits = "other.toml"`` (relative to its folder) and override single values; every
-key is checked against the schema below, so a typo is an error, not a silently ignored setting.
+One spec drives both encoders: the spiking network (``flymodel.spiking``) and the rate model
+(``flymodel.circuit.rate``). A file may start with ``inherits = "other.toml"`` (relative to its folder) and override
+single values; every key is checked against the schema below (the sections ``[inputs]``, ``[kc]``, ``[apl]``,
+``[plasticity]`` and ``[simulation]``), so a typo is an error, not a silently ignored setting. Every error is a
+``CircuitSpecError`` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -32,12 +34,59 @@ APL_WEIGHTS = ("uniform", "connectome")
 
 
 class CircuitSpecError(ValueError):
-    """A circuit file is unreadable, or a key in it is unknown, missing or out of range."""
+    """A circuit file is unreadable, or a key in it is unknown, missing or out of range.
+
+    A subclass of ``ValueError``; its message names the file (or ``<code>``, ``<dict>``), the key, the value and
+    what was expected.
+
+    See Also
+    --------
+    load_circuit : Reads and validates a circuit file.
+    CircuitSpec.replace : Changes keys, validated like a file.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import CircuitSpecError, load_circuit
+    >>> spec = load_circuit("drosophila_mb")
+    >>> spec.replace(**{"kc.fan_in": 30})
+    Traceback (most recent call last):
+    ...
+    flymodel.circuit.spec.CircuitSpecError: ...drosophila_mb.toml: [kc] fan_in = 30: expected an integer in [1, 24]...
+    >>> try:
+    ...     spec.replace(**{"apl.gain": 0.0})
+    ... except ValueError as error:
+    ...     print(type(error).__name__, "unknown key" in str(error))
+    CircuitSpecError True
+    """
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Projection neurons: how many, which stimuli drive them, and how a stimulus becomes PN firing rates."""
+    """Projection neurons: how many, which stimuli drive them, and how a stimulus becomes PN firing rates.
+
+    The ``[inputs]`` section of a circuit file. ``source`` picks the stimuli (the Hallem & Carlson odours, MNIST or
+    Fashion-MNIST images, or i.i.d. Gaussian patterns), and the other keys say how they become PN rates in Hz; the
+    keys marked for one source or transform are ignored by the others. Values are checked when the section becomes
+    part of a ``CircuitSpec``.
+
+    See Also
+    --------
+    flymodel.circuit.circuit_stimuli : The PN rates of a spec's stimuli.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import CircuitSpec, InputSpec, KCSpec, load_circuit
+    >>> inputs = load_circuit("drosophila_mb").inputs
+    >>> inputs.source, inputs.n, inputs.transform, inputs.spike_model
+    ('hallem_carlson', 24, 'linear', 'poisson')
+
+    A circuit of 10 Gaussian PNs, built in code instead of a file:
+
+    >>> spec = CircuitSpec(name="tiny", inputs=InputSpec(source="gaussian", n=10, count=5),
+    ...                    kc=KCSpec(n=20, fan_in=3))
+    >>> spec.inputs.mean_hz, spec.inputs.std_hz, spec.inputs.count
+    (20.0, 10.0, 5)
+    """
 
     source: str = "hallem_carlson"  # stimuli presented by `flymodel simulate`: odours or images
     n: int = 24  # PNs (one per input feature: receptor or pixel)
@@ -56,9 +105,29 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class KCSpec:
-    """Kenyon cells: leaky integrate-and-fire neurons and their PN→KC wiring."""
+    """Kenyon cells: leaky integrate-and-fire neurons and their PN→KC wiring.
 
-    n: int = 2000
+    The ``[kc]`` section of a circuit file: the number of KCs, how they are wired to the PNs
+    (``flymodel.circuit.wiring.random_wiring``), and the LIF constants that both engines use (potentials in mV
+    relative to rest, times in ms).
+
+    See Also
+    --------
+    flymodel.circuit.wiring.random_wiring : The PN→KC weights that these keys describe.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import load_circuit
+    >>> kc = load_circuit("drosophila_mb").kc
+    >>> kc.n, kc.wiring, kc.fan_in
+    (2000, 'sparse', 6)
+    >>> kc.threshold_mv, kc.epsp_mv, kc.tau_m_ms, kc.tau_syn_ms
+    (10.0, 3.0, 10.0, 5.0)
+    >>> load_circuit("hemibrain_mb").kc.wiring
+    'connectome'
+    """
+
+    n: int = 2000  # Kenyon cells (about 2,000 per mushroom body: Aso et al. 2014)
     wiring: str = "sparse"  # 'sparse': fan_in random PNs, weight 1 (FlyHash); 'dense': N(0, 1); 'connectome'; 'shuffled'
     fan_in: int = 6  # PNs per KC (claws) for sparse wiring
     connectome: str = "hemibrain"  # connectome/shuffled: the data set; its PN channels are glomeruli
@@ -70,14 +139,30 @@ class KCSpec:
     tau_m_ms: float = 10.0  # membrane time constant
     threshold_mv: float = 10.0  # spike threshold above rest
     reset_mv: float = 0.0  # reset potential relative to rest
-    refractory_ms: float = 2.0
+    refractory_ms: float = 2.0  # absolute refractory period after a spike
     epsp_mv: float = 1.0  # mean depolarisation per PN spike per unit weight: epsp · τ_m is the area under one EPSP
     tau_syn_ms: float = 0.0  # decay of the synaptic current; 0 makes each PN spike a jump of epsp_mv in v
 
 
 @dataclass(frozen=True)
 class APLSpec:
-    """The graded (non-spiking) APL: it integrates KC spikes and subtracts gain × activity from every KC."""
+    """The graded (non-spiking) APL: it integrates KC spikes and subtracts gain × activity from every KC.
+
+    The ``[apl]`` section of a circuit file. The APL's feedback inhibition sets how many KCs respond to a stimulus;
+    ``gain_mv = 0`` removes it (as in an APL knockdown).
+
+    See Also
+    --------
+    flymodel.circuit.RateCircuit.steady_state : The fixed point of the APL feedback loop.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import load_circuit
+    >>> load_circuit("drosophila_mb").apl
+    APLSpec(gain_mv=0.3, tau_ms=5.0, weights='uniform')
+    >>> load_circuit("drosophila_mb_apl_knockdown").apl.gain_mv
+    0.0
+    """
 
     gain_mv: float = 1.0  # inhibition per unit APL activity; 0 removes the feedback
     tau_ms: float = 5.0  # decay of APL activity (a KC spike adds 1, or its KC→APL weight)
@@ -86,9 +171,22 @@ class APLSpec:
 
 @dataclass(frozen=True)
 class PlasticitySpec:
-    """The spiking Krotov–Hopfield rule on PN→KC synapses (see flymodel.spiking.network for the mapping to eq. 1)."""
+    """The spiking Krotov–Hopfield rule on PN→KC synapses.
 
-    enabled: bool = False
+    The ``[plasticity]`` section of a circuit file, used by the spiking engine only (see ``flymodel.spiking.network``
+    for the mapping to eq. 1 of Ryali et al. 2020). With ``enabled = false`` the PN→KC weights stay fixed.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import load_circuit
+    >>> load_circuit("drosophila_mb").plasticity.enabled
+    False
+    >>> plasticity = load_circuit("mnist_kc").plasticity
+    >>> plasticity.enabled, plasticity.lr, plasticity.delta, plasticity.trace_ms
+    (True, 0.001, 0.0, 20.0)
+    """
+
+    enabled: bool = False  # learn the PN→KC weights while stimuli are presented (spiking engine)
     lr: float = 1e-3  # η0: learning rate per KC spike, decaying linearly to 0 over the run
     delta: float = 0.0  # anti-Hebbian strength Δ for strongly driven losers
     trace_ms: float = 20.0  # τ_x of the PN rate traces and the KC drive trace
@@ -98,12 +196,26 @@ class PlasticitySpec:
 
 @dataclass(frozen=True)
 class SimulationSpec:
-    """Time step, presentation time per stimulus, readout and the seed of wiring and spike trains."""
+    """Time step, presentation time per stimulus, readout and the seed of wiring and spike trains.
 
-    dt_ms: float = 0.1
-    presentation_ms: float = 200.0
+    The ``[simulation]`` section of a circuit file. Each stimulus is presented for ``presentation_ms`` (at least 10
+    time steps), and a KC counts as responding when it fires at least ``min_spikes`` spikes in it.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import load_circuit
+    >>> load_circuit("drosophila_mb").simulation
+    SimulationSpec(dt_ms=0.1, presentation_ms=1000.0, min_spikes=8, seed=0)
+    >>> load_circuit("drosophila_mb").replace(**{"simulation.presentation_ms": 0.5})
+    Traceback (most recent call last):
+    ...
+    flymodel.circuit.spec.CircuitSpecError: ...: [simulation] presentation_ms = 0.5: expected a time >= 10 time steps...
+    """
+
+    dt_ms: float = 0.1  # integration time step
+    presentation_ms: float = 200.0  # how long each stimulus is presented, one after another
     min_spikes: int = 1  # a KC responds to a stimulus if it fires at least this many spikes
-    seed: int = 0
+    seed: int = 0  # seed of the PN→KC wiring and the spike trains (a study's seed replaces it)
 
 
 SECTIONS: dict[str, type] = {"inputs": InputSpec, "kc": KCSpec, "apl": APLSpec, "plasticity": PlasticitySpec,
@@ -112,7 +224,60 @@ SECTIONS: dict[str, type] = {"inputs": InputSpec, "kc": KCSpec, "apl": APLSpec, 
 
 @dataclass(frozen=True)
 class CircuitSpec:
-    """A validated circuit: its name, where it came from and the five parameter sections."""
+    """A validated circuit: its name, where it came from and the five parameter sections.
+
+    Frozen: change a value with ``replace``, which validates the copy as a file is validated. Every range check
+    across the sections runs when a spec is created, so a ``CircuitSpec`` in hand is always a valid circuit.
+
+    Attributes
+    ----------
+    name : str
+        The circuit's name (a file's ``name`` key, else the file's stem).
+    description : str, default ""
+        One line describing the circuit.
+    inputs : InputSpec
+        The ``[inputs]`` section: the projection neurons and their stimuli.
+    kc : KCSpec
+        The ``[kc]`` section: the Kenyon cells and their PN→KC wiring.
+    apl : APLSpec
+        The ``[apl]`` section: the graded APL's feedback inhibition.
+    plasticity : PlasticitySpec
+        The ``[plasticity]`` section: the spiking learning rule.
+    simulation : SimulationSpec
+        The ``[simulation]`` section: time step, presentation time, readout and seed.
+    source : str, default "<code>"
+        Where the spec came from (a file path, ``<code>`` or ``<dict>``); error messages start with it.
+
+    Raises
+    ------
+    CircuitSpecError
+        If a value is out of range or two sections disagree (e.g. ``[kc] fan_in`` larger than ``[inputs] n``).
+
+    See Also
+    --------
+    load_circuit : Reads a circuit file.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import CircuitSpec, load_circuit
+    >>> spec = load_circuit("drosophila_mb")
+    >>> spec.name, spec.inputs.n, spec.kc.n, spec.apl.gain_mv
+    ('drosophila_mb', 24, 2000, 0.3)
+
+    A copy without APL feedback; the original is unchanged:
+
+    >>> blocked = spec.replace(**{"apl.gain_mv": 0.0})
+    >>> blocked.apl.gain_mv, spec.apl.gain_mv
+    (0.0, 0.3)
+
+    Plain values for a results file, and back:
+
+    >>> record = blocked.to_dict()
+    >>> record["apl"]
+    {'gain_mv': 0.0, 'tau_ms': 5.0, 'weights': 'uniform'}
+    >>> CircuitSpec.from_dict(record) == blocked
+    True
+    """
 
     name: str
     description: str = ""
@@ -127,7 +292,30 @@ class CircuitSpec:
         _validate(self)
 
     def replace(self, **changes: Any) -> CircuitSpec:
-        """A copy with dotted keys changed, e.g. spec.replace(**{"apl.gain_mv": 0.0}); validated like a file."""
+        """A copy with dotted keys changed, e.g. ``spec.replace(**{"apl.gain_mv": 0.0})``; validated like a file.
+
+        Parameters
+        ----------
+        **changes : Any
+            New values by key: ``"SECTION.KEY"`` (e.g. ``"kc.n"``), or ``"name"`` or ``"description"``.
+
+        Returns
+        -------
+        CircuitSpec
+            The changed copy, with the same ``source``.
+
+        Raises
+        ------
+        CircuitSpecError
+            If a key is unknown, a value has the wrong type, or the changed circuit fails a range check.
+
+        Examples
+        --------
+        >>> from flymodel.circuit.spec import load_circuit
+        >>> small = load_circuit("drosophila_mb").replace(**{"kc.n": 200, "simulation.presentation_ms": 200.0})
+        >>> small.kc.n, small.simulation.presentation_ms, small.kc.fan_in
+        (200, 200.0, 6)
+        """
         sections = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
         top = {"name": self.name, "description": self.description}
         for key, value in changes.items():
@@ -145,12 +333,52 @@ class CircuitSpec:
         return _from_tables(top, sections, self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dictionary of every value, as JSON holds it (lists for tuples), for results files."""
+        """Plain dictionary of every value, as JSON holds it (lists for tuples), for results files.
+
+        Returns
+        -------
+        dict
+            The keys ``name``, ``description``, ``source`` and one dictionary per section (``inputs``, ``kc``,
+            ``apl``, ``plasticity``, ``simulation``); ``from_dict`` reads it back.
+
+        Examples
+        --------
+        >>> from flymodel.circuit.spec import load_circuit
+        >>> record = load_circuit("drosophila_mb").to_dict()
+        >>> list(record)
+        ['name', 'description', 'inputs', 'kc', 'apl', 'plasticity', 'simulation', 'source']
+        >>> record["kc"]["kc_types"]
+        []
+        """
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
     def from_dict(cls, tables: dict[str, Any]) -> CircuitSpec:
-        """The spec that to_dict wrote, validated like a file (a saved model's circuit is read back this way)."""
+        """The spec that ``to_dict`` wrote, validated like a file (a saved model's circuit is read back this way).
+
+        Parameters
+        ----------
+        tables : dict
+            A dictionary with a ``name``, optionally ``description`` and ``source``, and any of the sections as
+            dictionaries; missing sections and keys take their defaults.
+
+        Returns
+        -------
+        CircuitSpec
+            The validated spec; its ``source`` is ``tables["source"]``, or ``"<dict>"`` if absent.
+
+        Raises
+        ------
+        CircuitSpecError
+            If ``name`` is missing, a key is unknown, or a value fails its type or range check.
+
+        Examples
+        --------
+        >>> from flymodel.circuit.spec import CircuitSpec
+        >>> spec = CircuitSpec.from_dict({"name": "small", "kc": {"n": 100, "fan_in": 4}})
+        >>> spec.kc.n, spec.kc.fan_in, spec.inputs.n, spec.source
+        (100, 4, 24, '<dict>')
+        """
         top = {key: tables[key] for key in ("name", "description") if key in tables}
         if "name" not in top:
             raise CircuitSpecError(f"a circuit dictionary needs a 'name'; got keys {', '.join(map(repr, tables))}")
@@ -162,7 +390,52 @@ class CircuitSpec:
 
 
 def load_circuit(path_or_name: str | os.PathLike[str]) -> CircuitSpec:
-    """Load and validate a circuit file; a bare name such as 'drosophila_mb' is read from circuits/."""
+    """Load and validate a circuit file; a bare name such as ``"drosophila_mb"`` is read from circuits/.
+
+    A path that does not end in ``.toml`` and does not exist is taken as a name in ``CIRCUITS_DIR``. A file with
+    ``inherits = "other.toml"`` starts from that file (relative to its own folder) and overrides it section by
+    section, key by key; ``name`` and ``description`` are not inherited (the name defaults to the file's stem).
+
+    Parameters
+    ----------
+    path_or_name : str or os.PathLike
+        A circuit file, or the name of one shipped in circuits/ (see ``available_circuits``).
+
+    Returns
+    -------
+    CircuitSpec
+        The validated circuit; its ``source`` is the file's path.
+
+    Raises
+    ------
+    CircuitSpecError
+        If the file (or one it inherits from) does not exist or is not valid TOML, ``inherits`` forms a cycle, or
+        a section, key, type or value is invalid.
+
+    See Also
+    --------
+    available_circuits : The names of the shipped circuits.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import load_circuit
+    >>> spec = load_circuit("drosophila_mb")
+    >>> spec.name, spec.kc.n, spec.simulation.presentation_ms
+    ('drosophila_mb', 2000, 1000.0)
+
+    A file of one's own that inherits a shipped circuit and changes two values:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from flymodel.circuit.spec import CIRCUITS_DIR
+    >>> base = (CIRCUITS_DIR / "drosophila_mb.toml").as_posix()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "small_mb.toml"
+    ...     _ = path.write_text(f'inherits = "{base}"\\n[kc]\\nn = 200\\n[apl]\\ngain_mv = 0.5\\n')
+    ...     small = load_circuit(path)
+    >>> small.name, small.kc.n, small.kc.fan_in, small.apl.gain_mv
+    ('small_mb', 200, 6, 0.5)
+    """
     path = Path(path_or_name)
     if path.suffix != ".toml" and not path.exists():
         path = CIRCUITS_DIR / f"{path.name}.toml"
@@ -180,7 +453,22 @@ def load_circuit(path_or_name: str | os.PathLike[str]) -> CircuitSpec:
 
 
 def available_circuits() -> list[str]:
-    """Names of the circuit files shipped in circuits/."""
+    """Names of the circuit files shipped in circuits/.
+
+    Returns
+    -------
+    list of str
+        The file stems, sorted; each one can be passed to ``load_circuit``.
+
+    Examples
+    --------
+    >>> from flymodel.circuit.spec import available_circuits, load_circuit
+    >>> names = available_circuits()
+    >>> "drosophila_mb" in names, "hemibrain_mb" in names
+    (True, True)
+    >>> load_circuit(names[0]).name == names[0]
+    True
+    """
     return sorted(p.stem for p in CIRCUITS_DIR.glob("*.toml"))
 
 

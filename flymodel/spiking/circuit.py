@@ -31,7 +31,24 @@ SPIKES_PER_SECOND = 8
 
 
 def min_spikes_for(presentation_ms: float) -> int:
-    """Spikes needed to count as responding in a presentation: SPIKES_PER_SECOND per second of it, at least 1."""
+    """Spikes needed to count as responding in a presentation: SPIKES_PER_SECOND per second of it, at least 1.
+
+    Parameters
+    ----------
+    presentation_ms : float
+        Presentation time (ms).
+
+    Returns
+    -------
+    int
+        ``max(1, round(SPIKES_PER_SECOND * presentation_ms / 1000))``.
+
+    Examples
+    --------
+    >>> from flymodel.spiking.circuit import min_spikes_for
+    >>> min_spikes_for(1000.0), min_spikes_for(200.0), min_spikes_for(50.0)
+    (8, 2, 1)
+    """
     return max(1, round(SPIKES_PER_SECOND * presentation_ms / 1000))
 
 
@@ -42,7 +59,68 @@ _PROGRESS = re.compile(r"flymodel-progress ([0-9.eE+-]+)")
 
 @dataclass(eq=False)
 class SpikingResult:
-    """What a spiking run produced, the same on every device: spikes, counts per stimulus, APL trace, weights."""
+    """What a spiking run produced, the same on every device: spikes, counts per stimulus, APL trace, weights.
+
+    Times are seconds from the start of the run; stimulus i is presented from ``i * presentation_ms``.
+
+    Attributes
+    ----------
+    spec : CircuitSpec
+        The circuit that ran.
+    device : str
+        The Brian2 device it ran on.
+    stimulus_names : tuple of str
+        One name per stimulus.
+    counts : ndarray of shape (n_stimuli, n_kc), dtype int32
+        KC spikes per presentation.
+    kc_spike_index : ndarray of shape (n_spikes,), dtype int64
+        The KC of every spike.
+    kc_spike_time_s : ndarray of shape (n_spikes,), dtype float64
+        The time of every KC spike (s).
+    apl_time_s : ndarray of shape (n_samples,), dtype float64
+        Sample times of the APL trace (s), one per ms.
+    apl_activity : ndarray of shape (n_samples,), dtype float64
+        APL activity at those times.
+    weights : ndarray of shape (n_kc, n_pn)
+        PN→KC weights at the end of the run (changed by plasticity, if enabled).
+    apl_gain_mv : float
+        The APL gain of the run (mV).
+    run_seconds : float
+        Wall-clock time of the run (s).
+    build_seconds : float
+        Compiling the standalone project (s; 0 on the runtime devices).
+    pn_spike_index : ndarray of shape (n_pn_spikes,), dtype int64, or None, default None
+        The PN of every PN spike, if PN spikes were recorded.
+    pn_spike_time_s : ndarray of shape (n_pn_spikes,), dtype float64, or None, default None
+        The time of every PN spike (s), if recorded.
+    extra : dict, default {}
+        Further entries to merge into ``summary``.
+
+    See Also
+    --------
+    simulate : Builds a circuit and runs it once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.circuit import load_circuit
+    >>> spec = load_circuit("drosophila_mb").replace(
+    ...     **{"kc.n": 100, "simulation.presentation_ms": 100.0, "simulation.min_spikes": 2})
+    >>> rates = np.random.default_rng(0).uniform(0.0, 100.0, size=(3, 24))
+    >>> from flymodel.spiking import simulate
+    >>> result = simulate(spec, rates, names=("a", "b", "c"))
+    >>> result.counts.shape, result.codes.shape, result.stimulus_names
+    ((3, 100), (3, 100), ('a', 'b', 'c'))
+    >>> bool(np.array_equal(result.codes, result.counts >= 2))
+    True
+    >>> result.apl_time_s.shape, result.apl_activity.shape
+    ((300,), (300,))
+    >>> bool(result.kc_spike_time_s.max() < 0.3), len(result.kc_spike_index) == int(result.counts.sum())
+    (True, True)
+    >>> record = result.summary(raster_stimuli=1)
+    >>> record["stimuli"][0]["name"], record["raster"]["presentation_edges_s"]
+    ('a', [0.0, 0.1])
+    """
 
     spec: CircuitSpec
     device: str
@@ -61,17 +139,44 @@ class SpikingResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def codes(self) -> np.ndarray:
-        """Boolean (n_stimuli, n_kc): KCs that fired at least min_spikes spikes to each stimulus."""
+    def codes(self) -> np.ndarray:  # a property, described without Returns: numpydoc ignore=RT01
+        """The KCs that fired at least ``[simulation] min_spikes`` spikes to each stimulus.
+
+        A boolean ndarray of shape (n_stimuli, n_kc).
+        """
         return self.counts >= self.spec.simulation.min_spikes
 
     def fraction_responding(self) -> np.ndarray:
-        """Population sparseness per stimulus: the fraction of KCs that responded."""
+        """Population sparseness per stimulus: the fraction of KCs that responded.
+
+        Returns
+        -------
+        ndarray of shape (n_stimuli,), dtype float64
+            The mean of ``codes`` over the KCs.
+        """
         return self.codes.mean(axis=1)
 
     def summary(self, raster_stimuli: int = 5) -> dict[str, Any]:
-        """JSON-ready record: settings, timings, per stimulus the responding KCs and their spike counts and the mean
-        APL activity, and the spikes and APL trace of the first raster_stimuli presentations (to draw the raster)."""
+        """JSON-ready record: settings, timings, responding KCs per stimulus, and the spikes of the first presentations.
+
+        Per stimulus the responding KCs and their spike counts and the mean APL activity, and the spikes and APL trace
+        of the first raster_stimuli presentations (to draw the raster).
+
+        Parameters
+        ----------
+        raster_stimuli : int, default 5
+            How many presentations, from the first, the raster holds.
+
+        Returns
+        -------
+        dict
+            ``circuit`` (the spec's ``to_dict``), ``device``, ``apl_gain_mv``, ``build_seconds``, ``run_seconds``,
+            ``mean_fraction_responding``, ``stimuli`` (one dictionary per stimulus: ``name``,
+            ``fraction_responding``, ``mean_apl_activity``, ``responding_kcs``, ``spike_counts``), ``raster`` (the
+            lists ``stimuli`` and ``presentation_edges_s``, and the arrays ``kc``, ``time_s``, ``apl_time_s`` and
+            ``apl_activity``, which ``flymodel.io.to_json`` writes), ``mean_synapse_norm`` (the mean norm of the
+            KCs' weight vectors), and the entries of ``extra``.
+        """
         fractions = self.fraction_responding()
         presentation = self.spec.simulation.presentation_ms * 1e-3
         shown = min(raster_stimuli, len(self.stimulus_names))
@@ -98,12 +203,80 @@ class SpikingResult:
 
 
 class SpikingCircuit:
-    """The spec's network built for n_stimuli presentations on one device; run() presents stimuli and collects results.
+    """The spec's network, built once for n_stimuli presentations on one device; ``run`` presents the stimuli.
 
-    weights: PN→KC weights (n_kc × n_pn); default the spec's random wiring. Sparse wiring connects only the
-    non-zero entries; later runs may change their values but not the pattern. directory: standalone project
-    folder (default a new temporary folder). Brian2 keeps one device per process: building another circuit
-    invalidates this one.
+    Sparse wiring connects only the non-zero entries of the weights; later runs may change their values but not the
+    pattern. Brian2 keeps one device per process: building another circuit invalidates this one (``is_active``).
+    In cpp_standalone and cuda_standalone the project is compiled here, once; on the numpy and Cython runtimes the
+    network is stored and restored to its initial state before each run, and the first run generates its code.
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    n_stimuli : int
+        Presentations per run, at least 1.
+    weights : array-like of shape (n_kc, n_pn), optional
+        PN→KC weights; default the spec's random wiring (``flymodel.circuit.wiring.random_wiring``).
+    device : {"numpy", "cython", "cpp_standalone", "cuda_standalone"}, default "numpy"
+        The Brian2 device (``flymodel.spiking.DEVICES``).
+    directory : str or Path or None, default None
+        Standalone project folder; None makes a new temporary folder (unused by the runtime devices).
+    record_pn : bool, default False
+        Record PN spikes too (``SpikingResult.pn_spike_index`` and ``pn_spike_time_s``).
+    cuda_codegen_only : bool, default False
+        For cuda_standalone, generate the CUDA project without a GPU or CUDA toolkit; such a circuit cannot run.
+
+    Attributes
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    n_stimuli : int
+        Presentations per run.
+    device : str
+        The Brian2 device.
+    codegen_only : bool
+        Whether the CUDA project was only generated.
+    weights : ndarray of shape (n_kc, n_pn), dtype float64
+        The PN→KC weights of each run unless ``run`` is given others.
+    directory : Path or None
+        The standalone project folder (None on the runtime devices).
+    duration : float
+        The run's duration (s): n_stimuli presentations.
+    network : Network
+        The Brian2 objects (``flymodel.spiking.network.Network``).
+    build_seconds : float
+        Time spent compiling the standalone project (s; 0 on the runtime devices).
+
+    Raises
+    ------
+    ValueError
+        If ``n_stimuli`` is not an integer >= 1, ``device`` is not known, or ``weights`` do not fit the spec.
+
+    See Also
+    --------
+    simulate : Build and run once.
+    flymodel.circuit.RateCircuit : The rate engine of the same spec and weights.
+
+    Examples
+    --------
+    One circuit of 100 KCs, built once and run with the APL blocked and then at the spec's gain:
+
+    >>> import numpy as np
+    >>> from flymodel.circuit import load_circuit
+    >>> spec = load_circuit("drosophila_mb").replace(
+    ...     **{"kc.n": 100, "simulation.presentation_ms": 100.0, "simulation.min_spikes": 2})
+    >>> rates = np.random.default_rng(0).uniform(0.0, 100.0, size=(3, 24))
+    >>> from flymodel.spiking import SpikingCircuit
+    >>> circuit = SpikingCircuit(spec, n_stimuli=3, device="numpy")
+    >>> circuit.weights.shape, circuit.is_active()
+    ((100, 24), True)
+    >>> blocked = circuit.run(rates, apl_gain_mv=0.0)
+    >>> inhibited = circuit.run(rates)
+    >>> inhibited.apl_gain_mv, inhibited.codes.shape
+    (0.3, (3, 100))
+    >>> bool(np.all(blocked.codes.sum(axis=1) > inhibited.codes.sum(axis=1)))
+    True
     """
 
     def __init__(self, spec: CircuitSpec, n_stimuli: int, weights: Any = None, device: str = "numpy",
@@ -135,12 +308,52 @@ class SpikingCircuit:
             self.build_seconds = 0.0
 
     def is_active(self) -> bool:
-        """Whether this circuit can still run: no other circuit has been built since (one Brian2 device per process)."""
+        """Whether this circuit can still run: no other circuit has been built since (one Brian2 device per process).
+
+        Returns
+        -------
+        bool
+            True if no device has been activated since this circuit was built.
+        """
         return current_generation() == self._generation
 
     def run(self, rates_hz: Any, apl_gain_mv: float | None = None, weights: Any = None,
             names: tuple[str, ...] | None = None, progress: bool = False) -> SpikingResult:
-        """Present each row of rates_hz (n_stimuli × n_pn, Hz) for presentation_ms; returns the spikes and traces."""
+        """Present each row of rates_hz for presentation_ms, one after the other; returns the spikes and traces.
+
+        Each presentation starts from rest (KC potentials, synaptic currents, traces and the APL are reset); the
+        random numbers restart from ``[simulation] seed`` at every run, so a run is reproducible.
+
+        Parameters
+        ----------
+        rates_hz : array-like of shape (n_stimuli, n_pn)
+            PN firing rates (Hz, >= 0), one row per presentation; exactly ``n_stimuli`` rows.
+        apl_gain_mv : float or None, default None
+            The APL gain (mV) of this run; None takes the spec's ``[apl] gain_mv``.
+        weights : array-like of shape (n_kc, n_pn), optional
+            PN→KC weights of this run; default the circuit's ``weights``. With sparse wiring they must be zero
+            wherever the circuit has no synapse.
+        names : tuple of str or None, default None
+            One name per stimulus; default ``"stimulus 0"``, ``"stimulus 1"``, ...
+        progress : bool, default False
+            Show a progress bar.
+
+        Returns
+        -------
+        SpikingResult
+            The spikes, counts, APL trace and final weights of the run.
+
+        Raises
+        ------
+        RuntimeError
+            If another circuit was built since this one, or this circuit was only generated (``cuda_codegen_only``).
+        ValueError
+            If ``rates_hz`` does not have n_stimuli rows and ``[inputs] n`` columns, holds a negative or non-finite
+            rate, the gain is negative or not finite, the weights do not fit the circuit, or ``names`` has the wrong
+            length.
+        TypeError
+            If ``rates_hz`` is not numeric.
+        """
         if not self.is_active():
             raise RuntimeError("another circuit was built since this one (Brian2 has one device per process); "
                                "build this circuit again")
@@ -244,9 +457,30 @@ class SpikingCircuit:
 
 
 def run_memory_bytes(spec: CircuitSpec, n_stimuli: int) -> int:
-    """An upper bound on the memory (bytes) a run of n_stimuli presentations holds: the weights (three copies: ours,
-    Brian2's, the result's), the stimulus table, and every KC firing at its maximum rate, 1 / max(refractory, dt),
-    with 16 bytes per recorded spike (index and time), plus the counts."""
+    """An upper bound on the memory (bytes) that a run of n_stimuli presentations holds.
+
+    The weights (three copies: ours, Brian2's, the result's), the stimulus table, and every KC firing at its maximum
+    rate, 1 / max(refractory, dt), with 16 bytes per recorded spike (index and time), plus the counts.
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    n_stimuli : int
+        Presentations in the run.
+
+    Returns
+    -------
+    int
+        The bound, in bytes.
+
+    Examples
+    --------
+    >>> from flymodel.circuit import load_circuit
+    >>> from flymodel.spiking.circuit import run_memory_bytes
+    >>> round(run_memory_bytes(load_circuit("drosophila_mb"), 1) / 2**20, 1)
+    16.4
+    """
     kc, sim = spec.kc, spec.simulation
     spikes_per_kc = int(np.ceil(sim.presentation_ms / max(kc.refractory_ms, sim.dt_ms)))
     per_stimulus = 8 * 2 * spec.inputs.n + 16 * kc.n * spikes_per_kc + 4 * kc.n + 8 * int(sim.presentation_ms)
@@ -254,7 +488,13 @@ def run_memory_bytes(spec: CircuitSpec, n_stimuli: int) -> int:
 
 
 def available_memory_bytes() -> int:
-    """Memory the system can still give this process (Linux MemAvailable; else the physical memory)."""
+    """Memory the system can still give this process (Linux MemAvailable; else the physical memory).
+
+    Returns
+    -------
+    int
+        Available memory, in bytes.
+    """
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -265,7 +505,36 @@ def available_memory_bytes() -> int:
 
 
 def run_block_size(spec: CircuitSpec, n_stimuli: int, memory_bytes: int, most: int = 1000) -> int:
-    """Stimuli per run so that run_memory_bytes stays within memory_bytes (at most `most`), or raise if not even one fits."""
+    """Stimuli per run so that run_memory_bytes stays within memory_bytes (at most ``most``).
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    n_stimuli : int
+        Stimuli to present in all.
+    memory_bytes : int
+        Memory a run may hold, e.g. ``available_memory_bytes()``.
+    most : int, default 1000
+        The largest block.
+
+    Returns
+    -------
+    int
+        Stimuli per run: at most ``n_stimuli`` and ``most``, at least 1.
+
+    Raises
+    ------
+    MemoryError
+        If not even one stimulus fits in ``memory_bytes``.
+
+    Examples
+    --------
+    >>> from flymodel.circuit import load_circuit
+    >>> from flymodel.spiking.circuit import run_block_size
+    >>> run_block_size(load_circuit("drosophila_mb"), n_stimuli=110, memory_bytes=2**30)
+    66
+    """
     fixed = run_memory_bytes(spec, 0)
     per_stimulus = run_memory_bytes(spec, 1) - fixed
     fits = (memory_bytes - fixed) // per_stimulus
@@ -281,7 +550,66 @@ def run_block_size(spec: CircuitSpec, n_stimuli: int, memory_bytes: int, most: i
 def simulate(spec: CircuitSpec, rates_hz: Any, device: str = "numpy", apl_gain_mv: float | None = None,
              weights: Any = None, names: tuple[str, ...] | None = None, directory: str | Path | None = None,
              record_pn: bool = False, progress: bool = False) -> SpikingResult:
-    """Build the spec's circuit on `device` and present every row of rates_hz once: one call, any device."""
+    """Build the spec's circuit on ``device`` and present every row of rates_hz once: one call, any device.
+
+    ``SpikingCircuit(spec, len(rates_hz), ...).run(rates_hz, ...)``; build a ``SpikingCircuit`` instead to run the
+    same circuit many times (a standalone project is then compiled once).
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    rates_hz : array-like of shape (n_stimuli, n_pn)
+        PN firing rates (Hz, >= 0), one row per presentation.
+    device : {"numpy", "cython", "cpp_standalone", "cuda_standalone"}, default "numpy"
+        The Brian2 device.
+    apl_gain_mv : float or None, default None
+        The APL gain (mV); None takes the spec's ``[apl] gain_mv``.
+    weights : array-like of shape (n_kc, n_pn), optional
+        PN→KC weights; default the spec's random wiring.
+    names : tuple of str or None, default None
+        One name per stimulus; default ``"stimulus 0"``, ``"stimulus 1"``, ...
+    directory : str or Path or None, default None
+        Standalone project folder; None makes a new temporary folder.
+    record_pn : bool, default False
+        Record PN spikes too.
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    SpikingResult
+        The spikes, counts, APL trace and final weights of the run.
+
+    Raises
+    ------
+    ValueError
+        If ``rates_hz`` does not have ``[inputs] n`` columns or holds a negative or non-finite rate, the device is not
+        known, the gain is negative, or the weights or names do not fit.
+    TypeError
+        If ``rates_hz`` is not numeric.
+
+    See Also
+    --------
+    SpikingCircuit : Build once, run many times.
+
+    Examples
+    --------
+    Three stimuli of random PN rates, 100 ms each, to 100 KCs on the numpy runtime:
+
+    >>> import numpy as np
+    >>> from flymodel.circuit import load_circuit
+    >>> spec = load_circuit("drosophila_mb").replace(
+    ...     **{"kc.n": 100, "simulation.presentation_ms": 100.0, "simulation.min_spikes": 2})
+    >>> rates = np.random.default_rng(0).uniform(0.0, 100.0, size=(3, 24))
+    >>> from flymodel.spiking import simulate
+    >>> result = simulate(spec, rates, device="numpy")
+    >>> result.counts.shape, result.counts.dtype, result.device
+    ((3, 100), dtype('int32'), 'numpy')
+    >>> fractions = result.fraction_responding()
+    >>> fractions.shape, bool(np.all((fractions > 0) & (fractions < 0.6)))
+    ((3,), True)
+    """
     rates = check_features(rates_hz, "rates_hz", n_features=spec.inputs.n,
                            expected_by=f"circuit {spec.name!r} ([inputs] n)")
     circuit = SpikingCircuit(spec, rates.shape[0], weights=weights, device=device, directory=directory,

@@ -17,15 +17,55 @@ _generation = 0
 
 
 def current_generation() -> int:
-    """A counter that changes whenever a device is activated (a built circuit is only valid in its generation)."""
+    """A counter that changes whenever a device is activated (a built circuit is only valid in its generation).
+
+    Returns
+    -------
+    int
+        The number of activations so far in this process.
+    """
     return _generation
 
 
 def activate_device(name: str, directory: str | os.PathLike[str] | None = None, cuda_codegen_only: bool = False) -> int:
-    """Make `name` Brian2's active device (standalone projects go to `directory`); returns the new generation.
+    """Make ``name`` Brian2's active device (standalone projects go to ``directory``); returns the new generation.
 
-    cuda_codegen_only sets brian2cuda's preferences so that CUDA code can be generated on a machine with no
-    GPU and no CUDA toolkit (notes/stack.md); such a project is written but cannot be compiled or run.
+    The previous device is reinitialised, so any circuit built on it can no longer run. cuda_codegen_only sets
+    brian2cuda's preferences so that CUDA code can be generated on a machine with no GPU and no CUDA toolkit
+    (notes/stack.md); such a project is written but cannot be compiled or run.
+
+    Parameters
+    ----------
+    name : {"numpy", "cython", "cpp_standalone", "cuda_standalone"}
+        The device: the numpy or Cython runtime, or a standalone project in C++ or CUDA (brian2cuda).
+    directory : str or os.PathLike or None, default None
+        The standalone project folder; required for cpp_standalone and cuda_standalone.
+    cuda_codegen_only : bool, default False
+        For cuda_standalone, only generate code: no GPU detection, and a stand-in CUDA configuration when no toolkit
+        is installed.
+
+    Returns
+    -------
+    int
+        The new generation (``current_generation()``).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not in ``DEVICES``, or a standalone device has no ``directory``.
+    ImportError
+        If cuda_standalone is asked for and brian2cuda is not installed.
+
+    Examples
+    --------
+    >>> from flymodel.spiking.devices import activate_device, current_generation
+    >>> generation = activate_device("numpy")
+    >>> generation == current_generation()
+    True
+    >>> activate_device("cpp_standalone")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='cpp_standalone' writes a project folder; pass directory=
     """
     global _generation
     if name not in DEVICES:

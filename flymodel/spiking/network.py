@@ -1,28 +1,37 @@
 """The Brian2 PN→KC→APL network of a CircuitSpec, with the spiking Krotov–Hopfield rule on PN→KC synapses.
 
 Neurons (potentials relative to rest):
-  PN   Poisson (spike when rand() < r·dt) or regular (phase oscillator) trains at the stimulus rate r_i(t),
-       read from a TimedArray with one row per stimulus; a trace x_i (τ_x, +1 per spike) estimates r_i·τ_x.
-  KC   LIF: τ_m dv/dt = I − v − g·a; threshold θ, reset V_reset, refractory period. A PN spike adds epsp·w_μi
-       to v (tau_syn = 0), or epsp·w_μi·τ_m/τ_syn to a synaptic current I decaying with τ_syn.
-  APL  graded and non-spiking (Papadopoulou et al. 2011, Science 332:721): τ_APL da/dt = −a, and every KC spike
-       adds 1. Its inhibition g·a (g = apl_gain, mV) reaches every KC, so the number of KCs that stay active is
-       set by the feedback loop, not by a top-k.
+
+PN
+    Poisson (spike when rand() < r·dt) or regular (phase oscillator) trains at the stimulus rate r_i(t),
+    read from a TimedArray with one row per stimulus; a trace x_i (τ_x, +1 per spike) estimates r_i·τ_x.
+KC
+    LIF: τ_m dv/dt = I − v − g·a; threshold θ, reset V_reset, refractory period. A PN spike adds epsp·w_μi
+    to v (tau_syn = 0), or epsp·w_μi·τ_m/τ_syn to a synaptic current I decaying with τ_syn.
+APL
+    Graded and non-spiking (Papadopoulou et al. 2011, Science 332:721): τ_APL da/dt = −a, and every KC spike
+    adds 1. Its inhibition g·a (g = apl_gain, mV) reaches every KC, so the number of KCs that stay active is
+    set by the feedback loop, not by a top-k.
+
 State is reset at the start of each presentation (an inter-stimulus interval long enough to return to rest).
 
 Plasticity: from eq. 1 to synaptic events. For one input x, the rule of Ryali et al. 2020 (eq. 1–2, p = 2) is
+
     τ dW_μi/dt = g_μ (x_i − ⟨W_μ, x⟩ W_μi),  g = 1 for the winner, −Δ for the unit of rank r, 0 otherwise.
+
 Here the input is the PN trace x_i ≈ r_i τ_x, and the KC trace h_μ (τ_x, +W_μi on each PN spike) estimates
 ⟨W_μ, x⟩ = Σ_i W_μi r_i τ_x with the same scale, so x_i − h_μ W_μi is the bracket of eq. 1. Then
-  * g = 1 (Hebbian): at each spike of KC μ (a winner of the APL competition),  W_μi += η (x_i − h_μ W_μi);
-  * g = −Δ (anti-Hebbian): at a 'near' event of KC μ — its potential within anti_margin of threshold while it
-    has not spiked for τ_x (strongly driven but suppressed by the APL), at most once per anti_interval —
-    W_μi −= η Δ (x_i − h_μ W_μi);
-  * the −⟨W, x⟩ W term is the decay that keeps each KC's synapses on the unit sphere (its fixed point is
-    ⟨W_μ, x⟩ W_μ = x, i.e. |W_μ| = 1 along the input).
+
+- g = 1 (Hebbian): at each spike of KC μ (a winner of the APL competition),  W_μi += η (x_i − h_μ W_μi);
+- g = −Δ (anti-Hebbian): at a 'near' event of KC μ — its potential within anti_margin of threshold while it
+  has not spiked for τ_x (strongly driven but suppressed by the APL), at most once per anti_interval —
+  W_μi −= η Δ (x_i − h_μ W_μi);
+- the −⟨W, x⟩ W term is the decay that keeps each KC's synapses on the unit sphere (its fixed point is
+  ⟨W_μ, x⟩ W_μ = x, i.e. ``|W_μ| = 1`` along the input).
+
 Deviations from the rate rule, by necessity of spikes: winners are the KCs that fire (their number is set by
 the APL, not fixed to 1), a winner is updated once per spike (rate-weighted), 'rank r' becomes 'near
-threshold', and η decays linearly to 0 over the run instead of the per-minibatch max-|ΔW| normalisation.
+threshold', and η decays linearly to 0 over the run instead of the per-minibatch max-``|ΔW|`` normalisation.
 """
 
 from __future__ import annotations
@@ -38,7 +47,35 @@ from flymodel.circuit.wiring import apl_weights
 
 @dataclass
 class Network:
-    """The Brian2 objects of one circuit, and the synapse list that maps weights to a dense matrix."""
+    """The Brian2 objects of one circuit, and the synapse list that maps weights to a dense matrix.
+
+    Synapse s connects PN ``pre[s]`` to KC ``post[s]``: its weight is ``W[post[s], pre[s]]``.
+
+    Attributes
+    ----------
+    net : brian2.Network
+        The network holding every object below.
+    pn : brian2.NeuronGroup
+        The PNs (``inputs.n``), driven by the ``stimulus`` TimedArray.
+    kc : brian2.NeuronGroup
+        The LIF KCs (``kc.n``), with the shared variable ``apl_gain``.
+    apl : brian2.NeuronGroup
+        The single graded APL, variable ``a``.
+    pn_kc : brian2.Synapses
+        The PN→KC synapses, weight ``w`` (and the plasticity rule, if enabled).
+    stimulus : brian2.TimedArray
+        PN rates, one row per presentation.
+    kc_spikes : brian2.SpikeMonitor
+        Every KC spike.
+    apl_trace : brian2.StateMonitor
+        The APL activity, sampled every ``apl_record_ms``.
+    pn_spikes : brian2.SpikeMonitor or None
+        Every PN spike, if recorded.
+    pre : ndarray of shape (n_synapses,)
+        The PN of each synapse.
+    post : ndarray of shape (n_synapses,)
+        The KC of each synapse.
+    """
 
     net: Any
     pn: Any
@@ -55,7 +92,29 @@ class Network:
 
 def build_network(spec: CircuitSpec, placeholder_rates: np.ndarray, weights: np.ndarray, record_pn: bool = False,
                   apl_record_ms: float = 1.0) -> Network:
-    """Create the groups, synapses and monitors on the active Brian2 device; stimuli enter as a TimedArray."""
+    """Create the groups, synapses and monitors on the active Brian2 device; stimuli enter as a TimedArray.
+
+    Dense wiring connects every PN to every KC; otherwise only the non-zero entries of ``weights`` become synapses.
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        The circuit.
+    placeholder_rates : ndarray of shape (n_stimuli, n_pn)
+        Initial PN rates (Hz); their number of rows sets the number of presentations and the duration of the
+        plasticity schedule (a run may replace the values).
+    weights : ndarray of shape (n_kc, n_pn)
+        Initial PN→KC weights.
+    record_pn : bool, default False
+        Add a SpikeMonitor of the PNs.
+    apl_record_ms : float, default 1.0
+        Sampling interval of the APL trace (ms).
+
+    Returns
+    -------
+    Network
+        The Brian2 objects, collected in one ``brian2.Network``.
+    """
     import brian2 as b2
     from brian2 import Hz, ms, mV
 
