@@ -581,3 +581,22 @@ def test_numpy_after_standalone_devices(spec, seeded):
     """Runs after the compiled tests: switching back to the numpy device gives the same spikes as before them."""
     again = simulate(spec, seeded.stimuli.rates_hz, device="numpy", names=seeded.stimuli.names)
     assert_same_run(again, seeded.first)
+
+
+def test_summary_assigns_samples_on_a_presentation_boundary_to_the_presentation_they_open():
+    # APL samples every 1 ms over 200 ms presentations: 0.6 s / 0.2 s is 2.9999... in floating point, so a division in
+    # seconds put the first sample of presentation 3 (and of 6 and 12) into the one before it.
+    from flymodel.spiking.circuit import SpikingResult
+
+    spec = load_circuit("drosophila_mb").replace(**{"kc.n": 10, "simulation.presentation_ms": 200.0})
+    n = 15
+    apl_time_s = np.arange(n * 200) * 1e-3
+    spike_time_s = np.array([0.6, 1.2, 2.4])  # first steps of presentations 3, 6 and 12
+    result = SpikingResult(
+        spec=spec, device="numpy", stimulus_names=tuple(f"s{i}" for i in range(n)),
+        counts=np.zeros((n, 10), dtype=np.int32), kc_spike_index=np.zeros(3, dtype=np.int64),
+        kc_spike_time_s=spike_time_s, apl_time_s=apl_time_s, apl_activity=np.repeat(np.arange(n, dtype=float), 200),
+        weights=np.zeros((10, spec.inputs.n)), apl_gain_mv=0.3, run_seconds=0.0, build_seconds=0.0)
+    summary = result.summary(raster_stimuli=3)
+    assert [record["mean_apl_activity"] for record in summary["stimuli"]] == list(range(n))
+    assert len(summary["raster"]["apl_time_s"]) == 600 and len(summary["raster"]["time_s"]) == 0

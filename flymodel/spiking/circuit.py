@@ -180,9 +180,10 @@ class SpikingResult:
         fractions = self.fraction_responding()
         presentation = self.spec.simulation.presentation_ms * 1e-3
         shown = min(raster_stimuli, len(self.stimulus_names))
-        in_raster = self.kc_spike_time_s < shown * presentation
-        apl_window = self.apl_time_s < shown * presentation
-        which = np.minimum((self.apl_time_s / presentation).astype(int), len(self.stimulus_names) - 1)
+        spike_presentation = presentation_index(self.kc_spike_time_s, self.spec)
+        apl_presentation = presentation_index(self.apl_time_s, self.spec)
+        in_raster, apl_window = spike_presentation < shown, apl_presentation < shown
+        which = np.minimum(apl_presentation, len(self.stimulus_names) - 1)
         apl_means = np.bincount(which, weights=self.apl_activity, minlength=len(self.stimulus_names)) / np.maximum(
             np.bincount(which, minlength=len(self.stimulus_names)), 1)
         return {
@@ -435,12 +436,11 @@ class SpikingCircuit:
             bar.update(self.n_stimuli - bar.n)
 
     def _collect(self, names: tuple[str, ...], gain: float, elapsed: float) -> SpikingResult:
-        net, sim = self.network, self.spec.simulation
+        net = self.network
         # Copies: on the runtime devices Brian2's monitor buffers are reused by the next run.
         spike_times = np.array(net.kc_spikes.t[:], dtype=float)
-        steps = np.rint(spike_times / (sim.dt_ms * 1e-3)).astype(np.int64)
         index = np.array(net.kc_spikes.i[:], dtype=np.int64)
-        stimulus = steps // int(round(sim.presentation_ms / sim.dt_ms))
+        stimulus = presentation_index(spike_times, self.spec)
         counts = np.zeros((self.n_stimuli, self.spec.kc.n), dtype=np.int32)
         np.add.at(counts, (np.minimum(stimulus, self.n_stimuli - 1), index), 1)
         weights = np.zeros_like(self.weights)
@@ -454,6 +454,39 @@ class SpikingCircuit:
             apl_activity=np.array(net.apl_trace.a[0], dtype=float), weights=weights, apl_gain_mv=gain, run_seconds=elapsed,
             build_seconds=self.build_seconds, pn_spike_index=pn_i, pn_spike_time_s=pn_t,
         )
+
+
+def presentation_index(times_s: np.ndarray, spec: CircuitSpec) -> np.ndarray:
+    """Return the presentation each time of a run falls in, counted in whole time steps.
+
+    Times of spikes and monitor samples are multiples of ``dt``, so they are rounded to steps first: dividing seconds
+    by the presentation time directly puts a sample on a boundary (0.6 s / 0.2 s = 2.9999...) into the previous
+    presentation.
+
+    Parameters
+    ----------
+    times_s : ndarray of shape (n,), dtype float64
+        Times in seconds from the start of the run.
+    spec : CircuitSpec
+        The circuit, for ``simulation.dt_ms`` and ``simulation.presentation_ms``.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype int64
+        The 0-based presentation of each time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from flymodel.circuit import load_circuit
+    >>> from flymodel.spiking.circuit import presentation_index
+    >>> spec = load_circuit("drosophila_mb").replace(**{"simulation.presentation_ms": 200.0})
+    >>> presentation_index(np.array([0.0, 0.1999, 0.6, 3 * 0.2]), spec).tolist()
+    [0, 0, 3, 3]
+    """
+    sim = spec.simulation
+    steps = np.rint(np.asarray(times_s, dtype=float) / (sim.dt_ms * 1e-3)).astype(np.int64)
+    return steps // int(round(sim.presentation_ms / sim.dt_ms))
 
 
 def run_memory_bytes(spec: CircuitSpec, n_stimuli: int) -> int:
