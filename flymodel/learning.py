@@ -589,10 +589,11 @@ def train_synapses(
     Raises
     ------
     ValueError
-        If a parameter of `rule` or `schedule` is out of range, or if `checkpoint` exists but was written for
-        other data or settings.
+        If `n_units` < 1, a parameter of `rule` or `schedule` is out of range, or `checkpoint` exists but was
+        written for other data or settings.
     TypeError
-        If `rule.rank`, `schedule.max_epochs` or `schedule.batch_size` is not an integer.
+        If `X` is neither a tensor nor a RowSource, or `n_units`, `rule.rank`, `schedule.max_epochs` or
+        `schedule.batch_size` is not an integer.
 
     See Also
     --------
@@ -625,6 +626,10 @@ def train_synapses(
     >>> torch.equal(W1, W), torch.equal(W2, W), len(log2)
     (True, True, 2)
     """
+    if not (isinstance(X, torch.Tensor) or isinstance(X, RowSource)):
+        raise TypeError(f"X must be a torch.Tensor of shape (n, d) or a RowSource; got {type(X).__name__} "
+                        "(convert an array with torch.as_tensor)")
+    check_int(n_units, "n_units", minimum=1)
     rule.validate(n_units)
     schedule.validate(X.shape[0])
     gen = seeded_generator(seed)

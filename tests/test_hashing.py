@@ -275,6 +275,13 @@ def test_load_file_without_meta_raises(tmp_path):
         FlyHash.load(path)
 
 
+def test_load_a_plain_npy_array_raises_a_clear_error(tmp_path):
+    path = tmp_path / "codes.npy"
+    np.save(path, np.zeros((3, 4), dtype=bool))
+    with pytest.raises(ValueError, match="codes.npy is not a flymodel hasher file: it holds one array"):
+        Hasher.load(path)
+
+
 def test_load_other_format_version_raises(X, tmp_path):
     path = tmp_path / "h.npz"
     LSH(k=4, device="cpu").fit(X).save(path)

@@ -153,3 +153,16 @@ def test_checkpoint_for_other_settings_is_refused(tmp_path):
 def test_schedule_validation_names_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train_synapses(_data(), 4, PlasticityRule(), TrainingSchedule(**kwargs), seed=0)
+
+
+@pytest.mark.parametrize("X, n_units, error, match", [
+    ("numpy", 4, TypeError, r"X must be a torch.Tensor of shape \(n, d\) or a RowSource; got ndarray"),
+    ("tensor", 0, ValueError, r"n_units=0 is too small; expected n_units >= 1"),
+    ("tensor", 2.5, TypeError, r"n_units must be an integer; got 2.5"),
+])
+def test_train_synapses_names_a_bad_input(X, n_units, error, match):
+    import numpy as np
+
+    data = np.zeros((20, 3)) if X == "numpy" else torch.zeros(20, 3, dtype=torch.float64)
+    with pytest.raises(error, match=match):
+        train_synapses(data, n_units, PlasticityRule(), TrainingSchedule(max_epochs=1, batch_size=10))

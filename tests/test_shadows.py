@@ -45,6 +45,12 @@ def test_bad_shadow_arguments_are_named(kwargs, match):
         shadow_rows(X, **{"image_shape": (32, 32, 3), **kwargs})
 
 
+def test_integer_pixels_are_refused_rather_than_zeroed():
+    """uint8 pixels times 0.3 would be cast back to 0, a black shadow instead of a dimmed one."""
+    with pytest.raises(ValueError, match="X has dtype uint8; expected floating-point pixel intensities"):
+        shadow_rows(np.full((2, 8), 200, dtype=np.uint8), (2, 4, 1), fraction=0.5)
+
+
 #: Shadowed queries must lose at least this share of their clean mAP. Measured (MNIST, k = 4, seed 0): LSH
 #: 0.137 → 0.121 (−12 %), PCAHash 0.216 → 0.151 (−30 %); at k = 16 −33 % and −45 %. Dimming 22 of 28 columns to
 #: 30 % moves every query far from its clean code, so a loss under 5 % would mean the shadow barely reached the codes.

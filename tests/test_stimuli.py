@@ -82,3 +82,10 @@ def test_feature_rates_read_features_as_the_source_does():
     np.testing.assert_array_equal(feature_rates(linear, orn), orn.astype(np.float32))
     with pytest.raises(ValueError, match=r"Z has 23 features; circuit 'drosophila_mb' has \[inputs\] n = 24 PNs"):
         feature_rates(linear, orn[:, :23], name="Z")
+
+
+@pytest.mark.parametrize("circuit", ["drosophila_mb", "mnist_kc"])
+def test_no_stimuli_is_refused_for_every_source(circuit):
+    """n=0 once gave odour circuits an empty set and image circuits the default 100 images."""
+    with pytest.raises(ValueError, match="n=0 is too small; expected n >= 1"):
+        circuit_stimuli(load_circuit(circuit), n=0)

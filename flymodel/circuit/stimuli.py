@@ -14,7 +14,7 @@ import numpy as np
 from flymodel.circuit.spec import CircuitSpec
 from flymodel.circuit.glomeruli import glomerulus_odours
 from flymodel.data import load_dataset, load_hallem_carlson, load_hemibrain
-from flymodel.validation import check_features
+from flymodel.validation import check_features, check_int
 
 
 @dataclass(frozen=True, eq=False)
@@ -362,7 +362,10 @@ def circuit_stimuli(spec: CircuitSpec, n: int | None = None, seed: int = 0,
     Raises
     ------
     ValueError
-        If ``[inputs] n`` does not match the source's channels or pixels, or n exceeds the number of images.
+        If ``n`` < 1, ``[inputs] n`` does not match the source's channels or pixels, or n exceeds the number of
+        images.
+    TypeError
+        If ``n`` is not an integer.
     FileNotFoundError
         If a data file is missing or fails its checksum (``flymodel.data.files.DataFileError``).
 
@@ -387,9 +390,11 @@ def circuit_stimuli(spec: CircuitSpec, n: int | None = None, seed: int = 0,
     >>> digits.rates_hz.shape, float(digits.rates_hz.max()), digits.labels.shape
     ((5, 784), 50.0, (5,))
     """
+    if n is not None:
+        check_int(n, "n", minimum=1)  # n=0 would give no stimuli (and once drew the default 100 images)
     if spec.inputs.source in ("hallem_carlson", "gaussian"):
         stimuli = odour_stimuli(spec, root) if spec.inputs.source == "hallem_carlson" else gaussian_stimuli(spec)
         return stimuli if n is None else stimuli.subset(slice(0, n))
     data = load_dataset(spec.inputs.source, root)
-    rows = np.sort(np.random.default_rng(seed).choice(len(data.labels), size=n or 100, replace=False))
+    rows = np.sort(np.random.default_rng(seed).choice(len(data.labels), size=100 if n is None else n, replace=False))
     return Stimuli(tuple(f"{data.name}[{r}]" for r in rows), image_rates(spec, data.images[rows]), data.labels[rows])

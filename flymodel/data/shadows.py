@@ -120,8 +120,8 @@ def shadow_rows(X: np.ndarray, image_shape: Sequence[int], fraction: float = SHA
     TypeError
         If ``fraction`` is not a number.
     ValueError
-        If ``X`` does not hold rows of ``image_shape`` images, ``factor`` is not a finite number >= 0, or
-        ``fraction`` is outside (0, 1].
+        If ``X`` does not hold rows of ``image_shape`` images or is not floating-point, ``factor`` is not a finite
+        number >= 0, or ``fraction`` is outside (0, 1].
 
     Examples
     --------
@@ -137,6 +137,8 @@ def shadow_rows(X: np.ndarray, image_shape: Sequence[int], fraction: float = SHA
                          f"expected (n, {height * width * channels})")
     if not (isinstance(factor, (int, float)) and np.isfinite(factor) and factor >= 0):
         raise ValueError(f"factor={factor!r} must be a finite number >= 0 (the intensity in shadow)")
+    if not np.issubdtype(X.dtype, np.floating):  # an integer image times 0.3 would be cast back to 0
+        raise ValueError(f"X has dtype {X.dtype}; expected floating-point pixel intensities (features in [0, 1])")
     out = X.reshape(-1, height, width, channels).copy()
     out[:, :, :shadow_width(width, fraction), :] *= out.dtype.type(factor)
     return out.reshape(X.shape)

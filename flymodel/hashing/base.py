@@ -458,7 +458,10 @@ class Hasher(TransformerMixin, BaseEstimator):
         OSError
             If the file cannot be read (``FileNotFoundError`` when it does not exist).
         """
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a plain .npy array, not an .npz archive
+            raise ValueError(f"{path} is not a flymodel hasher file: it holds one array, not the .npz that save writes")
+        with loaded as data:
             if "__meta__" not in data:
                 raise ValueError(f"{path} is not a flymodel hasher file (no __meta__ record)")
             meta = json.loads(str(data["__meta__"]))
