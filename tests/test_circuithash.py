@@ -202,3 +202,17 @@ def test_transform_before_fit_and_calibration_limit(monkeypatch):
     monkeypatch.setattr(circuithash, "CALIBRATION_STEPS", 1)
     with pytest.raises(ValueError, match=r"k=1 cannot be reached"):
         CircuitHash(gaussian_spec(**{"apl.gain_mv": 0.0}), readout="apl", k=1, device="cpu").fit(integer_rates(50))
+
+
+def test_a_circuit_is_resolved_from_any_path_like():
+    """Any os.PathLike names a circuit file, not only pathlib.Path."""
+    import os
+
+    from flymodel.circuit.spec import CIRCUITS_DIR
+    from flymodel.hashing.circuithash import resolve_circuit
+
+    class CircuitFile(os.PathLike):
+        def __fspath__(self) -> str:
+            return str(CIRCUITS_DIR / "drosophila_mb.toml")
+
+    assert resolve_circuit(CircuitFile()).name == "drosophila_mb"

@@ -15,7 +15,6 @@ Codes of different densities are ranked by Hamming distance ``|q| + |b| − 2|q 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,7 @@ def resolve_circuit(circuit: str | os.PathLike[str] | CircuitSpec | dict[str, An
 
     Parameters
     ----------
-    circuit : str or pathlib.Path or CircuitSpec or dict
+    circuit : str or os.PathLike or CircuitSpec or dict
         A circuit name such as ``'drosophila_mb'`` (read from ``circuits/``), a path to a ``.toml`` circuit file,
         a ``CircuitSpec`` (returned as is), or the dictionary that ``CircuitSpec.to_dict`` writes.
 
@@ -78,7 +77,7 @@ def resolve_circuit(circuit: str | os.PathLike[str] | CircuitSpec | dict[str, An
         return circuit
     if isinstance(circuit, dict):
         return CircuitSpec.from_dict(circuit)
-    if isinstance(circuit, (str, Path)):
+    if isinstance(circuit, (str, os.PathLike)):
         return load_circuit(circuit)
     raise TypeError(f"circuit={circuit!r} must be a circuit name, a .toml path, a CircuitSpec or its to_dict()")
 
