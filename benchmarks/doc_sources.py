@@ -991,11 +991,11 @@ QUOTES: list[Quote] = [
     Quote("(norm ≈ {:.0f}), as the mean norms of {:.0f} and {:.0f} show",
           lambda: (np.sqrt(_bioconv_run(2)["feature_dim"]), _bioconv_run(16)["final_mean_norm"], _bioconv_run(32)["final_mean_norm"])),
     # the README's headline
-    Quote("BioHash is within {:.1f} points of the paper at k = 4 to 32 on MNIST and within {:.1f} on CIFAR-10",
+    Quote("BioHash is within {:.1f} points of the paper at k = 4 to 32 on MNIST and within {:.1f} on CIFAR-10;",
           lambda: (max_abs_gap(TABLE1, ["biohash"], (4, 8, 16, 32)), max_abs_gap(TABLE2, ["biohash"], KS))),
-    Quote("in the spiking circuit {:.1f} % of KCs respond to an odour at the default APL gain, and {:.0f} % with the APL\nknocked down",
+    Quote("in the spiking circuit {:.1f} % of KCs respond to an odour at the default APL gain,\n  and {:.0f} % with the APL knocked down",
           lambda: (100 * load(SPIKING)["default"]["mean_fraction"], 100 * _gain(0.0)["mean_fraction"])),
-    Quote("a search of 1,000,000 FlyHash codes (16 active of 7,840) takes {:.2f}× the time of FAISS's exact binary index",
+    Quote("a search of 1,000,000 FlyHash codes (16 active of 7,840) takes {:.2f}× the time of\n  FAISS's exact binary index",
           lambda: (load(SEARCH_SPEED)["codes"]["flyhash_k16_m7840"]["at_1000000"]["ratio_to_faiss_flat"],)),
     # the spiking circuit
     Quote("`flymodel simulate drosophila_mb` takes about {:.0f} s on 2 cores", lambda: (load(SPIKING)["speed"]["build_and_110_odours_wall_seconds"],)),

@@ -1,5 +1,6 @@
 """Pages of flymodel's documentation that are generated, not written: the circuit-file reference (read from the
-schema in flymodel/circuit/spec.py) and one API page per public module (autodoc of its ``__all__``).
+schema in flymodel/circuit/spec.py), the table of evaluation protocols (flymodel.data.PROTOCOLS) and one API page per
+public module (autodoc of its ``__all__``).
 
 Sphinx runs `generate` before it reads the sources (the ``builder-inited`` event), so a changed default, range or
 comment in the schema, or a new public name, reaches the built site without anyone editing a page.
@@ -192,6 +193,17 @@ def circuit_reference(module: ModuleType) -> str:
     return "\n".join(lines)
 
 
+# --- The evaluation protocols ---------------------------------------------------------------------------------------
+
+def protocols_table(protocols: dict[str, Any]) -> str:
+    """The protocols of flymodel.data.PROTOCOLS as a Markdown table, for the hashing page to include."""
+    lines = ["| protocol | data set | queries | database and training set | metric |", "|---|---|---|---|---|"]
+    for name, protocol in protocols.items():
+        lines.append(f"| `{name}` | `{protocol.dataset}` | {protocol.queries_per_class} per class, drawn by the seed | "
+                     f"every other image | {protocol.metric} |")
+    return "\n".join(lines) + "\n"
+
+
 # --- The API reference -----------------------------------------------------------------------------------------------
 
 API_INTRO = """\
@@ -224,8 +236,10 @@ def _write(path: Path, text: str) -> None:
 def generate(app: Any = None) -> None:
     """Write every generated page under docs/generated/ (the ``builder-inited`` handler)."""
     from flymodel.circuit import spec
+    from flymodel.data import PROTOCOLS
 
     _write(GENERATED / "circuit_reference.md", circuit_reference(spec))
+    _write(GENERATED / "protocols.md", protocols_table(PROTOCOLS))
     _write(GENERATED / "api" / "index.rst", api_index())
     for module, title in API_MODULES:
         _write(GENERATED / "api" / f"{module}.rst", api_page(module, title))
