@@ -12,7 +12,7 @@ import flymodel.hashing.circuithash as circuithash
 from flymodel.circuit.kwta import kwta
 from flymodel.circuit.rate import RateCircuit, apl_steady_state
 from flymodel.circuit.spec import CircuitSpec, CircuitSpecError, load_circuit
-from flymodel.circuit.stimuli import feature_rates
+from flymodel.circuit.stimuli import circuit_stimuli, feature_rates
 from flymodel.circuit.wiring import random_wiring
 from flymodel.data.images import load_mnist
 from flymodel.hashing import CircuitHash, FlyHash, Hasher, NotFittedError, make_hasher
@@ -216,3 +216,14 @@ def test_a_circuit_is_resolved_from_any_path_like():
             return str(CIRCUITS_DIR / "drosophila_mb.toml")
 
     assert resolve_circuit(CircuitFile()).name == "drosophila_mb"
+
+
+def test_apl_gain_is_calibrated_with_the_circuits_kc_to_apl_weights():
+    """With [apl] weights = "connectome" the calibration weighs each KC's spikes as the encoder does: the codes that
+    transform returns have at most k active KCs on average, and just below the gain more than k."""
+    spec = load_circuit("hemibrain_mb").replace(**{"apl.gain_mv": 0.0, "apl.weights": "connectome"})
+    X = circuit_stimuli(spec).rates_hz
+    hasher = CircuitHash(spec, readout="apl", k=40, device="cpu").fit(X)
+    gain = hasher.apl_gain_mv_
+    circuit = RateCircuit(spec, hasher.weights_)
+    assert hasher.transform(X).sum(axis=1).mean() <= 40 < circuit.responding(X, 0.999 * gain).sum(axis=1).mean()

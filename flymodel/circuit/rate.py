@@ -287,6 +287,9 @@ class RateCircuit:
         Whether results are torch tensors.
     weights : ndarray of shape (n_kc, n_pn), dtype float64
         The PN→KC weights.
+    apl_weights : torch.Tensor of shape (n_kc,) or None
+        Each KC's weight in the APL's activity (``[apl] weights = "connectome"``), or None when every KC spike
+        counts once.
 
     Raises
     ------
@@ -335,7 +338,7 @@ class RateCircuit:
         self.weights = random_wiring(spec) if weights is None else check_weights(weights, spec)  # numpy, n_kc × n_pn
         self._weights = torch.as_tensor(self.weights, dtype=dtype, device=self.device)
         kc_apl = apl_weights(spec)  # None: every KC counts once in the APL
-        self._apl_weights = None if kc_apl is None else torch.as_tensor(kc_apl, dtype=dtype, device=self.device)
+        self.apl_weights = None if kc_apl is None else torch.as_tensor(kc_apl, dtype=dtype, device=self.device)
 
     def _rates(self, rates_hz: Any) -> torch.Tensor:
         if isinstance(rates_hz, torch.Tensor):
@@ -407,7 +410,7 @@ class RateCircuit:
         """
         gain = self._gain(apl_gain_mv)
         rates, activity = self._chunks(rates_hz, lambda v, rows: apl_steady_state(v, self.params, gain,
-                                                                                  self._apl_weights))
+                                                                                  self.apl_weights))
         return self._out(rates), self._out(activity)
 
     def dynamics(self, rates_hz: Any, duration_ms: float, apl_gain_mv: float | None = None,
@@ -459,7 +462,7 @@ class RateCircuit:
         gain = self._gain(apl_gain_mv)
 
         def step(v: torch.Tensor, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:  # helper: numpydoc ignore=GL08
-            rates, trace = apl_dynamics(v, self.params, gain, duration_ms, dt_ms, self._apl_weights)
+            rates, trace = apl_dynamics(v, self.params, gain, duration_ms, dt_ms, self.apl_weights)
             return rates, trace.T  # stimuli first, to concatenate chunks
 
         rates, trace = self._chunks(rates_hz, step)
@@ -490,7 +493,7 @@ class RateCircuit:
         """
         gain = self._gain(apl_gain_mv)
         return self._out(self._chunks(rates_hz, lambda v, rows: (
-            apl_steady_state(v, self.params, gain, self._apl_weights)[0] > 0,))[0])
+            apl_steady_state(v, self.params, gain, self.apl_weights)[0] > 0,))[0])
 
     def top_k(self, rates_hz: Any, k: int | Any) -> Any:
         """The k most depolarised KCs per stimulus, ties to the lower index (``flymodel.circuit.kwta``).

@@ -371,7 +371,8 @@ class CircuitHash(Hasher):
         v = circuit.depolarisation(rates)
 
         def mean_responding(gain: float) -> float:
-            return float((apl_steady_state(v, circuit.params, gain)[0] > 0).sum(dim=1).double().mean())
+            return float((apl_steady_state(v, circuit.params, gain, circuit.apl_weights)[0] > 0)
+                         .sum(dim=1).double().mean())
 
         at_zero = mean_responding(0.0)
         if at_zero < self.k:
