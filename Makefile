@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` (the main job) and `make test` (the test suite).
+# The two commands of the README: `make run` (the main job) and `make test` (the test suite); `make docs` builds the
+# documentation.
 # Each creates the virtual environment .venv when it is missing and installs flymodel into it.
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,11 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 	touch $(STAMP)
 
-# Table 1 without its BioConvHash row, whose 100-epoch hash layer takes hours per model on a CPU (README, BioConvHash).
+# Table 1 without its BioConvHash row, whose 100-epoch hash layer takes hours per model on a CPU (docs/reproductions.md, BioConvHash).
 TABLE1_CPU_METHODS := lsh pcahash flyhash spectralhash itq naivebiohash biohash
 ANALYZE := $(BIN)/flymodel analyze
 
-# The main job: every analysis at its CPU-sized settings and the claws study on a LocalCluster (README, Analyses; its run time is in benchmarks/results/main_job.json).
+# The main job: every analysis at its CPU-sized settings and the claws study on a LocalCluster (docs/analyses.md; its run time is in benchmarks/results/main_job.json).
 run: $(STAMP)
 	$(ANALYZE) inhibition --preset main --output $(RESULTS)/inhibition
 	$(ANALYZE) hashing_quality --preset quick --output $(RESULTS)/hashing_quality
@@ -27,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/flymodel study claws --output $(RESULTS)/study_claws --quiet
 	@echo "Results (results.json) and figures (PNG, PDF) of each analysis: $(RESULTS)/<analysis>/"
 
-# The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (README, Table 1).
+# The paper's Table 1 on MNIST, every CPU-feasible method, 3 seeds (docs/reproductions.md, Table 1).
 table1: $(STAMP)
 	$(BIN)/flymodel reproduce mnist --seeds 0 1 2 --methods $(TABLE1_CPU_METHODS) --output $(RESULTS)/mnist
 
@@ -61,6 +62,12 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/circuit_hash.py
 	$(BIN)/python benchmarks/spiking_gpu.py   # measures only where a CUDA GPU and nvcc are present
 	$(BIN)/python benchmarks/main_job.py
+	$(BIN)/python benchmarks/search_speed.py
+	$(BIN)/python benchmarks/study_scaling.py
+	$(BIN)/python benchmarks/study_vs_inhibition.py
+	$(BIN)/python benchmarks/hemibrain_calibration.py
+	$(BIN)/python benchmarks/bioconvhash_cpu.py mnist                          # the short hash-layer schedule
+	$(BIN)/python benchmarks/bioconvhash_cpu.py mnist --ks 2 --hash-epochs 1 --n-train 6900   # stage timings
 	$(BIN)/python benchmarks/doc_numbers.py   # the README's and the docs' tables and quoted figures from the new JSON
 
 clean:

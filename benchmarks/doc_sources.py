@@ -799,7 +799,7 @@ def search_targets() -> str:
         ("`flymodel encode` and `search` at 1,000,000 codes in bounded memory",
          f"peak RSS {min(rss):.0f}–{max(rss):.0f} MiB, for a {data['large_input_gib']:.1f} GiB input", "yes"),
     ]
-    return rows(("target (issue 17)", "measured", "met"), "lll", body)
+    return rows(("goal", "measured", "met"), "lll", body)
 
 
 # --- the README's headline --------------------------------------------------------------------------------------------
@@ -1076,7 +1076,7 @@ QUOTES: list[Quote] = [
     Quote("At equal active bits FlyHash beats LSH at every k (by {} points at k = 2 to {} at\nk = 16, paired over seeds)",
           lambda: (signed(storage_row("mnist", "flyhash", 2)["vs_lsh_equal_k"]).replace("+", ""),
                    signed(storage_row("mnist", "flyhash", 16)["vs_lsh_equal_k"]).replace("+", ""))),
-    Quote("k·log2(7,840) ≈ {:.1f} bits per active unit, and LSH with that many bits beats it by {:.1f} to {:.1f} points at every k\n(p < {})",
+    Quote("k·log2(7,840) bits, ≈ {:.1f} bits per active unit, and LSH with that many bits beats it by {:.1f} to {:.1f} points at every k\n(p < {})",
           lambda: (np.log2(storage_row("mnist", "flyhash", 2)["m"]), *sorted(-d for d in vs_lsh_range("mnist", "flyhash", "equal_storage")),
                    p_bound(max_p("mnist", "flyhash", "equal_storage")))),
     Quote("and it leads LSH at equal storage by {:.1f} to {:.1f} points and the best dense\nmethod, ITQ, by {:.1f} to {:.1f}.",
@@ -1116,7 +1116,7 @@ QUOTES: list[Quote] = [
     # speed benchmarks
     Quote("so an epoch costs about {:.0f} matmul passes at k ≥ 16.",
           lambda: (np.mean([r["passes_per_epoch"] for r in load(BIOHASH_SPEED)["results"] if r["k"] >= 16]),)),
-    Quote("The steady state costs {:.1f} matrix-product passes on MNIST, within the target of 4, but {:.0f} on the inhibition load",
+    Quote("The steady state costs {:.1f} matrix-product passes on MNIST, within the goal of 4 we set for it, but {:.0f} on the inhibition load",
           lambda: tuple(load(RATE_ENGINE)["workloads"][w]["matmul_passes"] for w in ("mnist", "inhibition"))),
     # run times and provenance
     Quote("t-SNE, portraits) and the claws study, {} on 2 cores", lambda: (seconds_text(load(MAIN_JOB)["wall_seconds"]),)),
@@ -1135,7 +1135,7 @@ QUOTES: list[Quote] = [
                    minus(f"{load(INHIBITION)['pairs']['dissimilar'][0]['r']:.2f}"), minus(f"{load(INHIBITION)['pairs']['dissimilar'][-1]['r']:.2f}"),
                    *load(INHIBITION)["pairs"]["dissimilar"][0]["odours"])),
     Quote("cheap (k = 16 of 320 units is {} bits)", lambda: (round(storage_row("mnist", "biohash", 16)["storage_bits"]),)),
-    Quote("Machine: {}, {} cores, torch threads {}, {}.",
+    Quote("The machine of this run: {}, {} cores, torch threads {}, {}.",
           lambda: tuple(load(MAP_SPEED)["environment"][key] for key in ("platform", "cpu_count", "torch_threads", "date"))),
     Quote("PCAHash, ITQ and NaiveBioHash within {:.1f} points, Spectral Hashing\n  within {:.1f} up to k = 16 and {:.1f}–{:.1f} above at k = 32 and 64, LSH within {:.1f}, FlyHash {:.1f} to {:.1f} below.",
           lambda: (max_abs_gap(TABLE2, ["pcahash", "itq", "naivebiohash"], (*KS, 64)),
@@ -1150,7 +1150,7 @@ STATIC: tuple[str, ...] = (
     # counts of the data files (shared/data/README.md), checked by tests/test_connectome.py
     "every pair stays (6.15", "the others keep 5.44",
     # settings of the connectome analysis and the studies; the scaling target of issue 16; an example address
-    "The target of 1.7× with 2 workers", "tcp://10.0.0.5:8786",
+    "The speed-up we aimed for, 1.7× with 2 workers", "tcp://10.0.0.5:8786",
     "Benjamini–Hochberg at 5 %", "mean with its 95 % t interval",
     # licences and identifiers
     "CC BY 4.0", "CC BY-SA 4.0", "CC BY-SA 3.0", "arXiv:1708.07747",

@@ -5,7 +5,7 @@ Dense codes are packed 8 bits to a byte; k-sparse codes are stored as the sorted
 boolean matrix that the hashers return.
 
 Array conventions (what Hasher.encode returns, flymodel encode writes and HammingIndex takes): uint8 (n, ceil(n_bits/8))
-is packed codes; a signed or 16/32-bit unsigned integer (n, k) matrix holds each code's k active units, sorted.
+is packed codes; an (n, k) matrix of any other integer dtype holds each code's k active units, sorted.
 
 Packed codes use numpy's np.packbits layout (first bit in the most significant bit of the first byte, the last byte
 padded with zeros), the layout of FAISS binary indexes (IndexBinaryFlat and its kin take uint8 arrays of

@@ -331,7 +331,7 @@ def average_precision(
 
     Examples
     --------
-    Items 1 and 2 tie at distance 1, and only item 2 is relevant:
+    Items 1 and 2 tie at distance 1, and of the two only item 2 is relevant:
 
     >>> import numpy as np
     >>> from flymodel.metrics import average_precision

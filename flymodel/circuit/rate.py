@@ -256,8 +256,9 @@ class RateCircuit:
     """Rate-model encoder of a CircuitSpec: depolarisation, APL steady state, responding KCs and top-k codes.
 
     Inputs may be numpy arrays or torch tensors; results are numpy arrays (or tensors with ``as_tensor=True``),
-    computed on ``device`` in ``dtype`` (float64 by default here, so that the rate model's numbers do not depend on
-    rounding). Stimuli are processed in chunks of about ``CHUNK_ELEMENTS`` stimulus × KC entries.
+    computed on ``device`` in ``dtype`` (float64 by default here, so that the rate model's arithmetic does not depend
+    on rounding; the input rates are read as float32 first, as every feature matrix is by
+    ``flymodel.validation.check_features``). Stimuli are processed in chunks of about ``CHUNK_ELEMENTS`` stimulus × KC entries.
 
     Parameters
     ----------
@@ -506,7 +507,7 @@ class RateCircuit:
         rates_hz : array-like or torch.Tensor of shape (n_stimuli, n_pn)
             PN firing rates (Hz), one row per stimulus.
         k : int or array-like of shape (n_stimuli,)
-            Winners per stimulus: one k in 1..n_kc for all, or one integer in 0..n_kc per stimulus.
+            Winners per stimulus: one k in 0..n_kc for all, or one integer in 0..n_kc per stimulus (0: no winner).
 
         Returns
         -------

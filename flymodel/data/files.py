@@ -65,7 +65,8 @@ class DataFileError(FileNotFoundError):
     ...     except DataFileError as exc:
     ...         print(exc)
     mnist.npz not found. Searched: ... Pass root= a folder that holds it, or set FLYMODEL_DATA to the folder that
-    holds the flymodel data files (see README), or place ../shared/data beside the checkout.
+    holds the flymodel data files (see Getting started in the documentation), or place ../shared/data beside the
+    checkout.
 
     A file with the right name and the wrong contents:
 
@@ -171,7 +172,7 @@ def data_path(filename: str, root: str | os.PathLike[str] | None = None) -> Path
     hint = "Pass root= a folder that holds it, or s" if root is not None else "S"
     raise DataFileError(
         f"{filename} not found. Searched: {searched}. {hint}et {DATA_ENV_VAR} to the folder that holds the "
-        "flymodel data files (see README), or place ../shared/data beside the checkout."
+        "flymodel data files (see Getting started in the documentation), or place ../shared/data beside the checkout."
     )
 
 

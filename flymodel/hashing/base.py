@@ -358,13 +358,14 @@ class Hasher(TransformerMixin, BaseEstimator):
 
     @property
     def code_size_(self) -> int | None:  # a property, described without Returns; numpydoc ignore=RT01
-        """Bytes that encode stores per code, or None when the number of active units is not set in advance.
+        """Bytes stored per code, or None when the number of active units is not set in advance.
 
-        ``ceil(n_bits_ / 8)`` packed bytes for dense hashers; for sparse ones (``SparseCodes``) 4 per active unit plus
-        8 for the code's row pointer, with k active units (for a circuit's APL readout, the k its gain was set to
-        on average). None when the count is not set in advance (APL readout with ``k=None``):
-        ``SparseCodes.nbytes / len(codes)`` then measures it. Reading it before ``fit`` raises
-        ``NotFittedError``.
+        ``ceil(n_bits_ / 8)`` packed bytes for dense hashers. For sparse ones, the bytes per code of their CSR layout
+        (``SparseCodes``, and a sparse ``HammingIndex``): 4 per active unit plus 8 for the code's row pointer, with k
+        active units (for a circuit's APL readout, the k its gain was set to on average); the (n, k) index matrix
+        that ``encode`` returns for a fixed k takes 4 per active unit, without the pointer. None when the count is
+        not set in advance (APL readout with ``k=None``): ``SparseCodes.nbytes / len(codes)`` then measures it.
+        Reading it before ``fit`` raises ``NotFittedError``.
         """
         self._check_fitted("code_size_")
         if not self.sparse:

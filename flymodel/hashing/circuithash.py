@@ -7,7 +7,8 @@ the seed. transform reads out boolean KC codes:
 - ``readout='top_k'``: the k most driven KCs (rate: depolarisation; spiking: spike counts), exactly k per code;
 - ``readout='apl'``: the KCs that respond under APL feedback (rate: a positive rate at the steady state; spiking: at
   least ``simulation.min_spikes`` spikes), so the number of active bits varies from stimulus to stimulus. With k
-  given, fit sets the APL gain (rate engine) so that on average k KCs respond to the training stimuli.
+  given, fit sets the APL gain (rate engine) to the smallest at which at most k KCs respond on average to the
+  training stimuli.
 
 Codes of different densities are ranked by Hamming distance ``|q| + |b| − 2|q ∧ b|`` (``flymodel.index``).
 """
@@ -133,9 +134,10 @@ class CircuitHash(Hasher):
         ``'top_k'`` (exactly k active KCs) or ``'apl'`` (the KCs that respond under APL feedback; a varying
         number).
     k : int or None, default None
-        Active KCs for ``'top_k'`` (required); for ``'apl'``, the mean number of responding KCs the APL gain is
-        set to on the training stimuli (rate engine), or None to keep the spec's ``apl.gain_mv``. At most
-        kc.n − 1.
+        Active KCs for ``'top_k'`` (required); for ``'apl'``, the most KCs that may respond on average to the
+        training stimuli, which sets the APL gain to the smallest giving at most that many (rate engine; KCs with
+        equal drive respond together, so the mean can fall below k), or None to keep the spec's ``apl.gain_mv``.
+        At most kc.n − 1.
     overrides : dict or None, default None
         Dotted spec changes applied first, e.g. ``{"apl.gain_mv": 3.0, "kc.n": 2000}``.
     seed : int, default 0
