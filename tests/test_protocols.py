@@ -143,3 +143,13 @@ def test_real_mnist_split_sizes():
     check_partition(split, labels, per_class=100)
     val = p.validation_split(labels, split)
     assert len(val.queries) == 1000 and len(val.database) == 68000
+
+
+@pytest.mark.parametrize("per_class, error, match", [
+    (0, ValueError, "per_class=0 is too small; expected per_class >= 1"),
+    (-1, ValueError, "per_class=-1 is too small; expected per_class >= 1"),
+    (2.5, TypeError, "per_class must be an integer; got 2.5"),
+])
+def test_a_bad_number_of_queries_per_class_is_named(per_class, error, match):
+    with pytest.raises(error, match=match):
+        stratified_split(np.repeat(np.arange(3), 5), per_class, seed=0)

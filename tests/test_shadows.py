@@ -7,7 +7,7 @@ import pytest
 
 from flymodel.compare import CompareConfig, run_compare
 from flymodel.data.protocols import get_protocol
-from flymodel.data.shadows import SHADOW_FACTOR, SHADOW_FRACTION, shadow_rows, shadow_width
+from flymodel.data.shadows import SHADOW_FACTOR, SHADOW_FRACTION, describe_shadow, shadow_rows, shadow_width
 from flymodel.hashing import make_hasher
 from flymodel.metrics import retrieval_scores
 
@@ -43,6 +43,11 @@ def test_bad_shadow_arguments_are_named(kwargs, match):
     X = np.zeros((2, 32 * 32 * 3), dtype=np.float32)
     with pytest.raises(ValueError, match=match):
         shadow_rows(X, **{"image_shape": (32, 32, 3), **kwargs})
+
+
+def test_the_recorded_shadow_is_checked_like_the_applied_one():
+    with pytest.raises(ValueError, match="factor=-0.5 must be a finite number >= 0"):
+        describe_shadow((28, 28, 1), factor=-0.5)
 
 
 def test_integer_pixels_are_refused_rather_than_zeroed():

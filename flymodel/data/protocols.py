@@ -227,7 +227,9 @@ def stratified_split(labels: np.ndarray, per_class: int, seed: int) -> Split:
     Raises
     ------
     ValueError
-        If a class has no more than ``per_class`` items (it would leave none in the database).
+        If ``per_class`` < 1, or a class has no more than ``per_class`` items (it would leave none in the database).
+    TypeError
+        If ``per_class`` is not an integer.
 
     Examples
     --------
@@ -245,6 +247,7 @@ def stratified_split(labels: np.ndarray, per_class: int, seed: int) -> Split:
     ValueError: class 0 has 3 items; need more than per_class=3 to leave a database
     """
     labels = np.asarray(labels)
+    per_class = check_int(per_class, "per_class", minimum=1)
     rng = np.random.default_rng(seed)
     queries = []
     for c in np.unique(labels):

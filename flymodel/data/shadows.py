@@ -56,6 +56,11 @@ def shadow_width(width: int, fraction: float = SHADOW_FRACTION) -> int:
     return max(1, int(round(check_fraction(fraction, "fraction") * width)))
 
 
+def _check_factor(factor: float) -> None:
+    if not (isinstance(factor, (int, float)) and np.isfinite(factor) and factor >= 0):
+        raise ValueError(f"factor={factor!r} must be a finite number >= 0 (the intensity in shadow)")
+
+
 def describe_shadow(image_shape: Sequence[int], fraction: float = SHADOW_FRACTION,
                     factor: float = SHADOW_FACTOR) -> dict[str, float | int]:
     """The shadow applied to images of this (H, W, C) shape, for results files and table captions.
@@ -67,7 +72,7 @@ def describe_shadow(image_shape: Sequence[int], fraction: float = SHADOW_FRACTIO
     fraction : float, default SHADOW_FRACTION
         The share of the image in shadow, in (0, 1].
     factor : float, default SHADOW_FACTOR
-        The factor the shadowed intensities are multiplied by (recorded, not checked).
+        The factor the shadowed intensities are multiplied by, a finite number >= 0.
 
     Returns
     -------
@@ -80,7 +85,7 @@ def describe_shadow(image_shape: Sequence[int], fraction: float = SHADOW_FRACTIO
     TypeError
         If ``fraction`` is not a number.
     ValueError
-        If ``fraction`` is outside (0, 1].
+        If ``fraction`` is outside (0, 1], or ``factor`` is not a finite number >= 0.
 
     Examples
     --------
@@ -88,6 +93,7 @@ def describe_shadow(image_shape: Sequence[int], fraction: float = SHADOW_FRACTIO
     >>> describe_shadow((28, 28, 1))["columns"], round(describe_shadow((28, 28, 1))["share_of_pixels"], 3)
     (22, 0.786)
     """
+    _check_factor(factor)
     columns = shadow_width(image_shape[1], fraction)
     return {"columns": columns, "width": int(image_shape[1]), "factor": factor, "share_of_pixels": columns / image_shape[1]}
 
@@ -135,8 +141,7 @@ def shadow_rows(X: np.ndarray, image_shape: Sequence[int], fraction: float = SHA
     if X.ndim != 2 or X.shape[1] != height * width * channels:
         raise ValueError(f"X of shape {X.shape} does not hold rows of {height}×{width}×{channels} images; "
                          f"expected (n, {height * width * channels})")
-    if not (isinstance(factor, (int, float)) and np.isfinite(factor) and factor >= 0):
-        raise ValueError(f"factor={factor!r} must be a finite number >= 0 (the intensity in shadow)")
+    _check_factor(factor)
     if not np.issubdtype(X.dtype, np.floating):  # an integer image times 0.3 would be cast back to 0
         raise ValueError(f"X has dtype {X.dtype}; expected floating-point pixel intensities (features in [0, 1])")
     out = X.reshape(-1, height, width, channels).copy()
