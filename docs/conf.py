@@ -40,4 +40,6 @@ numpydoc_xref_param_type = False
 html_theme = "pydata_sphinx_theme"
 html_title = f"flymodel {release}"
 html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["flymodel.css"]
+html_sidebars = {"**": []}  # the pages are flat: no section navigation to show beside them
