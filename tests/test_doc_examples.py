@@ -1,7 +1,8 @@
 """Every code example of the README and the documentation pages works as written: each Python block runs in a fresh
 interpreter in an empty folder (marked ``docs``: about 5 min on 2 cores, they fit on all of MNIST and compile a Brian2
-project; ``make docs`` and CI run them), and each shell block's commands are ones that flymodel's parser and the
-Makefile accept (in the default run: parsing is instant, running them takes hours)."""
+project; ``make docs`` and CI run them), each shell block's commands are ones that flymodel's parser and the
+Makefile accept (in the default run: parsing is instant, running them takes hours), and each TOML block is the
+shipped circuit or study file it quotes. Text blocks (command synopses, error messages) are not checked."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,9 @@ def blocks(language: str) -> list[tuple[str, str]]:
 
 PYTHON = blocks("python")
 SHELL = blocks("bash")
+TOML = blocks("toml")
+#: Where the shipped circuit and study files live: a TOML block on a page quotes one of them.
+SHIPPED_TOML = (ROOT / "circuits", ROOT / "analysis" / "studies")
 
 
 def shell_commands(code: str) -> list[list[str]]:
@@ -66,6 +71,15 @@ def test_shell_block_commands_are_accepted(where, code):
             assert set(words[1:]) <= targets, f"{where}: {shlex.join(words)!r} names no Makefile target"
         else:
             pytest.fail(f"{where}: {words[0]!r} is neither flymodel nor make; teach this test how to check it")
+
+
+@pytest.mark.parametrize("where, code", TOML, ids=[where for where, _ in TOML])
+def test_toml_block_is_the_shipped_file_it_quotes(where, code):
+    quoted = tomllib.loads(code)
+    files = [folder / f"{quoted.get('name')}.toml" for folder in SHIPPED_TOML]
+    shipped = next((path for path in files if path.is_file()), None)
+    assert shipped is not None, f"{where}: a TOML block named {quoted.get('name')!r} quotes no shipped circuit or study"
+    assert quoted == tomllib.loads(shipped.read_text(encoding="utf-8")), f"{where} no longer matches {shipped}"
 
 
 def test_a_stale_command_is_caught():
