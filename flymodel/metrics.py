@@ -63,6 +63,23 @@ def _group_precision_sum(
     return out
 
 
+def _check_histograms(counts: Any, relevant: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-query histograms as int64, checked: one row per query, every row counting the same items, and relevant
+    items at most the items at each distance; returns them with the number of items."""
+    counts, relevant = np.asarray(counts), np.asarray(relevant)
+    if counts.ndim != 2 or counts.shape != relevant.shape or counts.shape[0] == 0:
+        raise ValueError(f"counts of shape {counts.shape} and relevant of shape {relevant.shape}: expected the same "
+                         "(n_queries >= 1, n_distances) shape")
+    counts, relevant = counts.astype(np.int64), relevant.astype(np.int64)
+    totals = counts.sum(axis=1)
+    if (counts < 0).any() or (relevant < 0).any() or (relevant > counts).any():
+        raise ValueError("counts and relevant must be counts >= 0 with relevant <= counts at every distance")
+    if (totals != totals[0]).any() or totals[0] == 0:
+        raise ValueError(f"every query's counts must add up to the same number of database items (> 0); got "
+                         f"totals from {totals.min()} to {totals.max()}")
+    return counts, relevant, int(totals[0])
+
+
 def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int | None = None) -> np.ndarray:
     """Tie-aware AP@R per query from per-distance histograms.
 
@@ -92,7 +109,8 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
     TypeError
         If `R` is not an integer.
     ValueError
-        If `R` lies outside [1, n_items].
+        If `R` lies outside [1, n_items], or the histograms differ in shape, hold negative counts or more relevant
+        items than items, or count different numbers of items for different queries.
 
     Examples
     --------
@@ -106,9 +124,7 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
     >>> expected_average_precision(counts, relevant, R=2)
     array([1.])
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    relevant = np.asarray(relevant, dtype=np.int64)
-    n_items = int(counts[0].sum())
+    counts, relevant, n_items = _check_histograms(counts, relevant)
     R = n_items if R is None else check_int(R, "R", minimum=1, maximum=n_items)
     H = _harmonic(n_items)
     n_before = np.cumsum(counts, axis=1) - counts
@@ -224,7 +240,8 @@ def expected_precision(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.n
     TypeError
         If `R` is not an integer.
     ValueError
-        If `R` lies outside [1, n_items].
+        If `R` lies outside [1, n_items], or the histograms differ in shape, hold negative counts or more relevant
+        items than items, or count different numbers of items for different queries.
 
     Examples
     --------
@@ -233,9 +250,8 @@ def expected_precision(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.n
     >>> expected_precision(np.array([[1, 2, 1]]), np.array([[1, 1, 0]]), R=2)  # (1 + 1/2) / 2
     array([0.75])
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    relevant = np.asarray(relevant, dtype=np.int64)
-    R = check_int(R, "R", minimum=1, maximum=int(counts[0].sum()))
+    counts, relevant, n_items = _check_histograms(counts, relevant)
+    R = check_int(R, "R", minimum=1, maximum=n_items)
     n_before = np.cumsum(counts, axis=1) - counts
     kept = np.clip(R - n_before, 0, counts)  # items of each group inside the top R
     with np.errstate(divide="ignore", invalid="ignore"):

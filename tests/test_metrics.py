@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from exact_reference import hamming, seeded_order
 from flymodel.index import hamming_distances
-from flymodel.metrics import average_precision, mean_average_precision, retrieval_scores
+from flymodel.metrics import (average_precision, expected_average_precision, expected_precision, mean_average_precision,
+                              retrieval_scores)
 
 
 def ap_of_ranking(relevant_in_order: np.ndarray, R: int) -> float:
@@ -258,3 +259,17 @@ def test_straddling_rows_in_blocks_give_the_same_ap(monkeypatch):
     full = metrics.expected_average_precision(counts, relevant, R=500)
     monkeypatch.setattr(metrics, "STRADDLE_BLOCK", 7)
     np.testing.assert_array_equal(metrics.expected_average_precision(counts, relevant, R=500), full)
+
+
+@pytest.mark.parametrize("counts, relevant, match", [
+    ([[1, 2], [2, 2]], [[1, 0], [1, 0]], "every query's counts must add up to the same number of database items"),
+    ([[1, 2]], [[2, 0]], "relevant <= counts at every distance"),
+    ([[1, -1, 3]], [[0, 0, 0]], "counts >= 0"),
+    ([[1, 2]], [[1, 0, 0]], r"expected the same \(n_queries >= 1, n_distances\) shape"),
+    ([[0, 0]], [[0, 0]], r"the same number of database items \(> 0\)"),
+])
+def test_expected_metrics_refuse_inconsistent_histograms(counts, relevant, match):
+    """A histogram row that counts other items than the first would be scored against the first row's total."""
+    for metric in (lambda c, r: expected_average_precision(c, r), lambda c, r: expected_precision(c, r, R=1)):
+        with pytest.raises(ValueError, match=match):
+            metric(np.array(counts), np.array(relevant))
