@@ -555,3 +555,13 @@ def test_auto_device_works(hasher_cls, X):
     h = hasher_cls(k=4, device="auto").fit(X)
     assert h.torch_device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert h.transform(X).shape[0] == N
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_reading_a_fitted_property_before_fit_names_the_fix(method):
+    """n_bits_ and code_size_ raise scikit-learn's NotFittedError (an AttributeError), not a missing-attribute error."""
+    hasher = make_hasher(method)
+    for name in ("n_bits_", "code_size_"):
+        with pytest.raises(NotFittedError, match=f"is not fitted yet; call fit\\(X\\) before {name}"):
+            getattr(hasher, name)
+        assert not hasattr(hasher, name)

@@ -351,9 +351,14 @@ class Hasher(TransformerMixin, BaseEstimator):
     def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
         """Width of the boolean code: m for sparse hashers, k for dense ones.
 
-        The number of columns of ``transform``'s output, known after ``fit``; every subclass defines it from its
-        fitted state (the base class raises ``NotImplementedError``).
+        The number of columns of ``transform``'s output, known after ``fit`` (before, reading it raises
+        ``NotFittedError``); every subclass computes it from its fitted state (``_n_bits``).
         """
+        self._check_fitted("n_bits_")
+        return self._n_bits()
+
+    def _n_bits(self) -> int:
+        """The code width from the fitted state; each subclass defines it."""
         raise NotImplementedError
 
     @property

@@ -671,8 +671,7 @@ class BioConvHash(LearnedSynapses):
         """
         return sum(self.n_filters * pooled[0] * pooled[1] for _, pooled in self._bank_shapes())
 
-    @property
-    def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the code, m: the hash layer's units, of which k are active per code."""
         return self.weights_.shape[0]
 

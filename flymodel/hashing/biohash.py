@@ -237,8 +237,7 @@ class BioHash(LearnedSynapses):
     def _validate_params(self, n_features: int) -> None:
         self._validate_learning(check_expansion(self.k, self.m, self.activity))
 
-    @property
-    def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the code: the m hidden units, of which k are active."""
         return self.weights_.shape[0]
 
@@ -349,8 +348,7 @@ class NaiveBioHash(LearnedSynapses):
     def _validate_params(self, n_features: int) -> None:
         self._validate_learning(check_int(self.k, "k", minimum=1))
 
-    @property
-    def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the code: the k hidden units, one bit each."""
         return self.weights_.shape[0]
 

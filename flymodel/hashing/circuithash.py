@@ -269,8 +269,7 @@ class CircuitHash(Hasher):
         tags.input_tags.positive_only = True  # PN inputs are firing rates or intensities, never negative
         return tags
 
-    @property
-    def n_bits_(self) -> int:  # a property, described without Returns; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the code: the circuit's kc.n Kenyon cells."""
         return self.weights_.shape[0]
 

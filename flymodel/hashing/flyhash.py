@@ -168,8 +168,7 @@ class FlyHash(Hasher):
         self.weights_ = weights.to(X.device)
         self.mean_ = X.mean(dim=0)
 
-    @property
-    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the boolean code: m, the number of Kenyon cells."""
         return self.weights_.shape[0]
 

@@ -131,8 +131,7 @@ class ITQ(Hasher):
         """V = (X − mean) Pᵀ, the projection onto the top-k principal directions."""
         return (X - self.mean_) @ self.components_.T
 
-    @property
-    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the boolean code: k, the size of the rotation."""
         return self.rotation_.shape[0]
 

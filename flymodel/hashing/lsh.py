@@ -96,8 +96,7 @@ class LSH(Hasher):
         self.projections_ = gaussian_wiring(self.k, X.shape[1], seeded_generator(self.seed)).to(X.device)
         self.mean_ = X.mean(dim=0)
 
-    @property
-    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the boolean code: k, the number of hyperplanes."""
         return self.projections_.shape[0]
 

@@ -173,8 +173,7 @@ class PCAHash(PrincipalBitsHasher):  # __init__ is inherited; numpydoc ignore=PR
     def _fit(self, X: torch.Tensor) -> None:
         self.mean_, self.components_ = principal_components(X, self.k)
 
-    @property
-    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the boolean code: k, the number of principal directions."""
         return self.components_.shape[0]
 

@@ -133,8 +133,7 @@ class SpectralHash(PrincipalBitsHasher):  # __init__ is inherited; numpydoc igno
                              f"{float(projected[0, j])}); expected spread along each of the top k={self.k} directions")
         self.modes_ = torch.from_numpy(spectral_modes(ranges, self.k)).to(X.device)
 
-    @property
-    def n_bits_(self) -> int:  # property; numpydoc ignore=RT01
+    def _n_bits(self) -> int:
         """Width of the boolean code: k, one bit per mode."""
         return self.modes_.shape[0]
 
