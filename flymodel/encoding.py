@@ -328,6 +328,8 @@ def search_file(index: str | os.PathLike[str], queries: str | os.PathLike[str], 
     ValueError
         If `index` is not a HammingIndex file, `queries` is an .npz archive or (without `model`) holds no stored
         codes, or `n_neighbors` lies outside [1, len(index)].
+    TypeError
+        If `n_neighbors` is not an integer.
     FileNotFoundError
         If `queries` does not exist.
 

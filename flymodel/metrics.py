@@ -396,9 +396,10 @@ def retrieval_scores(
     Parameters
     ----------
     query_codes : ndarray of shape (n_queries, n_bits), dtype bool, or SparseCodes
-        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex.
-    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or HammingIndex
-        Database codes, or an index of them (not with ``ties="random"``).
+        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex or
+        SparseCodes.
+    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or SparseCodes or HammingIndex
+        Database codes, stored codes, or an index of them (the last two not with ``ties="random"``).
     query_labels : array-like of shape (n_queries,) of int
         Class label of each query.
     database_labels : array-like of shape (n_database,) of int
@@ -456,6 +457,8 @@ def retrieval_scores(
         return _random_tiebreak_retrieval(query_codes, database_codes, query_labels, database_labels, R, seed, chunk_size)
     if isinstance(database_codes, HammingIndex):
         index = database_codes
+    elif isinstance(database_codes, SparseCodes):  # stored codes: indexed as they are; queries in any stored form
+        index = HammingIndex(database_codes.n_bits).add(database_codes)
     else:  # codes as the hashers' transform returns them: boolean, queries and database alike
         query_codes, index = check_codes(query_codes, "query_codes"), _index_of(database_codes)
     n_db, n_q = len(index), len(query_codes)
@@ -493,8 +496,9 @@ def _random_tiebreak_retrieval(query_codes: np.ndarray, database_codes: np.ndarr
                                database_labels: np.ndarray, R: int | None, seed: int,
                                chunk_size: int | None) -> dict[str, np.ndarray]:
     """retrieval_scores with a seeded random order within each tie group (boolean codes: it sorts full distances)."""
-    if isinstance(database_codes, HammingIndex):
-        raise TypeError("ties='random' sorts full distance rows and needs the boolean database codes, not an index")
+    if isinstance(database_codes, (HammingIndex, SparseCodes)):
+        raise TypeError(f"ties='random' sorts full distance rows and needs the boolean database codes, not a "
+                        f"{type(database_codes).__name__}")
     query_codes = check_codes(query_codes, "query_codes")
     database_codes = check_codes(database_codes, "database_codes")
     query_labels = check_labels(query_labels, query_codes.shape[0], "query_labels", "query_codes")
@@ -510,8 +514,8 @@ def _random_tiebreak_retrieval(query_codes: np.ndarray, database_codes: np.ndarr
 
 
 def mean_average_precision(
-    query_codes: np.ndarray,
-    database_codes: np.ndarray,
+    query_codes: np.ndarray | SparseCodes,
+    database_codes: np.ndarray | SparseCodes | HammingIndex,
     query_labels: np.ndarray,
     database_labels: np.ndarray,
     R: int | None = None,
@@ -526,9 +530,10 @@ def mean_average_precision(
     Parameters
     ----------
     query_codes : ndarray of shape (n_queries, n_bits), dtype bool, or SparseCodes
-        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex.
-    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or HammingIndex
-        Database codes, or an index of them (not with ``ties="random"``).
+        Query codes: boolean, or any stored form of ``flymodel.codes`` when `database_codes` is a HammingIndex or
+        SparseCodes.
+    database_codes : ndarray of shape (n_database, n_bits), dtype bool, or SparseCodes or HammingIndex
+        Database codes, stored codes, or an index of them (the last two not with ``ties="random"``).
     query_labels : array-like of shape (n_queries,) of int
         Class label of each query.
     database_labels : array-like of shape (n_database,) of int

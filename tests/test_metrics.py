@@ -273,3 +273,18 @@ def test_expected_metrics_refuse_inconsistent_histograms(counts, relevant, match
     for metric in (lambda c, r: expected_average_precision(c, r), lambda c, r: expected_precision(c, r, R=1)):
         with pytest.raises(ValueError, match=match):
             metric(np.array(counts), np.array(relevant))
+
+
+def test_a_sparse_codes_database_scores_as_its_boolean_codes():
+    """retrieval_scores takes SparseCodes for the database (indexed as stored), with boolean or stored queries."""
+    from flymodel.codes import SparseCodes
+
+    rng = np.random.default_rng(0)
+    codes, labels = rng.random((40, 30)) < 0.1, rng.integers(0, 3, 40)
+    expected = retrieval_scores(codes[:5], codes, labels[:5], labels)
+    for queries in (codes[:5], SparseCodes.from_dense(codes[:5])):
+        scores = retrieval_scores(queries, SparseCodes.from_dense(codes), labels[:5], labels)
+        np.testing.assert_allclose(scores["average_precision"], expected["average_precision"])
+        np.testing.assert_allclose(scores["precision"], expected["precision"])
+    with pytest.raises(TypeError, match="ties='random' .* needs the boolean database codes, not a SparseCodes"):
+        retrieval_scores(codes[:5], SparseCodes.from_dense(codes), labels[:5], labels, ties="random")
