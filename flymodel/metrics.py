@@ -126,6 +126,11 @@ def expected_average_precision(counts: np.ndarray, relevant: np.ndarray, R: int 
     """
     counts, relevant, n_items = _check_histograms(counts, relevant)
     R = n_items if R is None else check_int(R, "R", minimum=1, maximum=n_items)
+    return _expected_ap(counts, relevant, R, n_items)
+
+
+def _expected_ap(counts: np.ndarray, relevant: np.ndarray, R: int, n_items: int) -> np.ndarray:
+    """expected_average_precision on int64 histograms that are known to be consistent (built here), R in range."""
     H = _harmonic(n_items)
     n_before = np.cumsum(counts, axis=1) - counts
     rel_before = np.cumsum(relevant, axis=1) - relevant
@@ -251,7 +256,11 @@ def expected_precision(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.n
     array([0.75])
     """
     counts, relevant, n_items = _check_histograms(counts, relevant)
-    R = check_int(R, "R", minimum=1, maximum=n_items)
+    return _expected_prec(counts, relevant, check_int(R, "R", minimum=1, maximum=n_items))
+
+
+def _expected_prec(counts: np.ndarray, relevant: np.ndarray, R: int) -> np.ndarray:
+    """expected_precision on int64 histograms that are known to be consistent (built here), R in range."""
     n_before = np.cumsum(counts, axis=1) - counts
     kept = np.clip(R - n_before, 0, counts)  # items of each group inside the top R
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -363,7 +372,8 @@ def average_precision(
     R = distances.shape[1] if R is None else check_int(R, "R", minimum=1, maximum=distances.shape[1])
     if ties == "random":
         return _random_tiebreak_scores(distances, relevant, R, _query_seeds(seed, 0, len(distances)))[0]
-    return expected_average_precision(*_histograms(distances, relevant), R=R)
+    counts, rel = _histograms(distances, relevant)
+    return _expected_ap(counts.astype(np.int64, copy=False), rel, R, distances.shape[1])
 
 
 def _query_seeds(seed: int, start: int, n: int) -> np.ndarray:
@@ -477,8 +487,9 @@ def retrieval_scores(
         hist = index.distance_counts(_rows(query_codes, rows), db_class, len(classes))
         counts = hist.sum(axis=1)
         relevant = hist[np.arange(rows.stop - rows.start), q_class[rows]]
-        ap[rows] = expected_average_precision(counts, relevant, R_eff)
-        prec[rows] = expected_precision(counts, relevant, R_eff)
+        counts, relevant = counts.astype(np.int64, copy=False), relevant.astype(np.int64, copy=False)
+        ap[rows] = _expected_ap(counts, relevant, R_eff, n_db)  # every row counts the n_db database codes
+        prec[rows] = _expected_prec(counts, relevant, R_eff)
     return {"average_precision": ap, "precision": prec}
 
 
