@@ -5,10 +5,10 @@ class and function, and every public docstring passes numpydoc's checks."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -22,39 +22,15 @@ from flymodel.circuit import spec as circuit_spec  # noqa: E402
 SPEC_SOURCE = Path(circuit_spec.__file__).read_text(encoding="utf-8")
 
 
-def spec_module_from(source: str) -> types.ModuleType:
-    """A circuit-spec module built from (edited) source text, as flymodel.circuit.spec is built from its file."""
-    module = types.ModuleType("edited_circuit_spec")
-    module.__file__ = circuit_spec.__file__
-    sys.modules[module.__name__] = module  # dataclasses and inspect look the module up by name
-    try:
-        exec(compile(source, circuit_spec.__file__, "exec"), module.__dict__)
-    finally:
-        del sys.modules[module.__name__]
-    module.__dict__["__source__"] = source
-    return module
-
-
-def reference_of(source: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The circuit reference page generated from that source."""
-    module = spec_module_from(source)
-    monkeypatch.setattr(inspect, "getsource", _source_within(source, inspect.getsource))
+def reference_of(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The circuit reference page generated from (edited) schema source, imported from a file as the real one is."""
+    name = f"edited_circuit_spec_{len(list(tmp_path.glob('*.py')))}"  # a new file per source: no stale linecache
+    path = tmp_path / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, path))
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses and inspect look the module up by name
+    module.__spec__.loader.exec_module(module)
     return flymodel_docs.circuit_reference(module)
-
-
-def _source_within(source: str, original):
-    """inspect.getsource for objects of the edited module: their text is taken from the edited source."""
-    def getsource(obj):
-        if isinstance(obj, types.ModuleType) and obj.__name__ == "edited_circuit_spec":
-            return source
-        if isinstance(obj, type) and obj.__module__ == "edited_circuit_spec":
-            lines = source.splitlines(keepends=True)
-            start = next(i for i, line in enumerate(lines) if line.startswith(f"class {obj.__name__}"))
-            end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i][0].isspace()
-                        and not lines[i].startswith(")")), len(lines))
-            return "".join(lines[start:end])
-        return original(obj)
-    return getsource
 
 
 def _row(page: str, section: str, key: str) -> str:
@@ -72,31 +48,31 @@ def test_the_reference_lists_every_key_with_type_default_range_and_comment():
     assert "one of uniform, connectome" in _row(page, "apl", "weights")
 
 
-def test_changing_a_default_changes_the_page(monkeypatch):
+def test_changing_a_default_changes_the_page(tmp_path, monkeypatch):
     edited = SPEC_SOURCE.replace("    fan_in: int = 6  #", "    fan_in: int = 7  #", 1)
     assert edited != SPEC_SOURCE
-    before, after = reference_of(SPEC_SOURCE, monkeypatch), reference_of(edited, monkeypatch)
+    before, after = reference_of(SPEC_SOURCE, tmp_path, monkeypatch), reference_of(edited, tmp_path, monkeypatch)
     assert before == flymodel_docs.circuit_reference(circuit_spec)
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert changed == [(_row(before, "kc", "fan_in"), _row(before, "kc", "fan_in").replace("| `6` |", "| `7` |"))]
 
 
-def test_changing_a_range_or_a_comment_changes_the_page(monkeypatch):
-    before = reference_of(SPEC_SOURCE, monkeypatch)
+def test_changing_a_range_or_a_comment_changes_the_page(tmp_path, monkeypatch):
+    before = reference_of(SPEC_SOURCE, tmp_path, monkeypatch)
     ranged = SPEC_SOURCE.replace('need(kc.n >= 2, "[kc] n", kc.n, "an integer >= 2")',
                                  'need(kc.n >= 3, "[kc] n", kc.n, "an integer >= 3")', 1)
     commented = SPEC_SOURCE.replace("# spike threshold above rest", "# spike threshold above the resting potential", 1)
     assert ranged != SPEC_SOURCE and commented != SPEC_SOURCE
-    assert "an integer >= 3" in _row(reference_of(ranged, monkeypatch), "kc", "n")
-    assert _row(reference_of(commented, monkeypatch), "kc", "threshold_mv").endswith(
+    assert "an integer >= 3" in _row(reference_of(ranged, tmp_path, monkeypatch), "kc", "n")
+    assert _row(reference_of(commented, tmp_path, monkeypatch), "kc", "threshold_mv").endswith(
         "| spike threshold above the resting potential |")
     assert "an integer >= 2" in _row(before, "kc", "n")
 
 
-def test_a_check_of_a_key_outside_the_schema_is_refused(monkeypatch):
+def test_a_check_of_a_key_outside_the_schema_is_refused(tmp_path, monkeypatch):
     stray = SPEC_SOURCE.replace('"[kc] tau_m_ms", kc.tau_m_ms', '"[kc] tau_membrane_ms", kc.tau_m_ms', 1)
     with pytest.raises(ValueError, match="tau_membrane_ms"):
-        reference_of(stray, monkeypatch)
+        reference_of(stray, tmp_path, monkeypatch)
 
 
 def test_every_api_module_declares_its_public_names():

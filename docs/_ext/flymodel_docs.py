@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import inspect
 import io
+import re
 import tokenize
 from pathlib import Path
 from types import ModuleType
@@ -90,19 +91,8 @@ def _symbolic(expression: ast.expr, aliases: dict[str, str]) -> str:
 
 
 def _replace_name(text: str, name: str, meaning: str) -> str:
-    """Replace a whole identifier (``i`` in ``i.n``, not in ``min``) in unparsed source."""
-    out, i = [], 0
-    while i < len(text):
-        j = text.find(name, i)
-        if j < 0:
-            out.append(text[i:])
-            break
-        before = text[j - 1] if j else " "
-        after = text[j + len(name)] if j + len(name) < len(text) else " "
-        whole = not (before.isalnum() or before in "_.'\"") and not (after.isalnum() or after in "_'\"")
-        out.append(text[i:j] + (meaning if whole else name))
-        i = j + len(name)
-    return "".join(out)
+    """Replace a whole identifier (``i`` in ``i.n``, not in ``min`` or in a string) in unparsed source."""
+    return re.sub(rf"(?<![\w.'\"]){re.escape(name)}(?![\w'\"])", lambda _: meaning, text)
 
 
 def _expected_text(expression: ast.expr, namespace: dict[str, Any], aliases: dict[str, str]) -> str:
